@@ -127,9 +127,10 @@ type Ticket struct {
 	Category  string
 	Priority  string
 	Owner     string
-	PersonID  int64 // 0: none
-	CompanyID int64 // 0: none
-	Automatic bool  // opened by an automatic mail (robot, bounce, auto-reply)
+	PersonID  int64  // 0: none
+	CompanyID int64  // 0: none
+	Sender    string // lower-case From address of the mail that opened it
+	Automatic bool   // opened by an automatic mail (robot, bounce, auto-reply)
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
