@@ -14,6 +14,10 @@ type ImportRequest struct {
 	// Cursor, when set, is stored in the same transaction as the import
 	// (IMAP): committed together or not at all.
 	Cursor *Cursor
+	// Size is the message's declared size when Raw holds only its header
+	// (IMAP: RFC822.SIZE over the limit, body left on the server). The
+	// larger of Size and len(Raw) is checked against the size limit.
+	Size int64
 }
 
 // Result is what an import did.
