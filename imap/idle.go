@@ -1,0 +1,60 @@
+package imap
+
+import (
+	"errors"
+	"time"
+
+	"github.com/emersion/go-imap/v2/imapclient"
+)
+
+// errClosed reports a connection the server (or the network) closed while
+// the worker was waiting.
+var errClosed = errors.New("connection closed while waiting")
+
+// wait blocks until new mail may be there: in IDLE (RFC 9051 §6.3.13) until
+// an EXISTS arrives or IdleRestart passes, or for PollInterval when IDLE is
+// not offered. It also returns when the worker is stopped.
+func (w *worker) wait(s *session) error {
+	if !s.idle {
+		return w.waitFor(s, w.cfg.PollInterval)
+	}
+	var idle *imapclient.IdleCommand
+	if err := s.step("idle", w.cfg.CommandTimeout, func() (err error) {
+		idle, err = s.c.Idle()
+		return err
+	}); err != nil {
+		return err
+	}
+	waitErr := w.waitFor(s, w.cfg.IdleRestart)
+	// DONE and its tagged OK are one step: a server that stalls here is
+	// caught like any other.
+	err := s.step("idle done", w.cfg.CommandTimeout, func() error {
+		if err := idle.Close(); err != nil {
+			return err
+		}
+		return idle.Wait()
+	})
+	if waitErr != nil {
+		return waitErr
+	}
+	return err
+}
+
+// waitFor waits d or until new mail, a stop or a closed connection.
+func (w *worker) waitFor(s *session, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-s.newMail:
+		// Keep the signal for pass, which drains it before searching.
+		select {
+		case s.newMail <- struct{}{}:
+		default:
+		}
+	case <-w.soft.Done():
+	case <-s.c.Closed():
+		return errClosed
+	}
+	return nil
+}

@@ -1,0 +1,225 @@
+package imaptest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+	"github.com/emersion/go-sasl"
+)
+
+// MemOptions configures StartMemServer. The zero value (or nil) gives an
+// IMAP4rev2 server (IDLE, MOVE, UIDPLUS…) with plaintext LOGIN and PLAIN.
+type MemOptions struct {
+	// Caps replaces the advertised capabilities, e.g. {IMAP4rev1: {}} for
+	// a server without IDLE, MOVE and UIDPLUS.
+	Caps imap.CapSet
+	// XOAuth2, when set, enables AUTHENTICATE XOAUTH2 and decides whether
+	// an access token is valid for username.
+	XOAuth2 func(username, token string) bool
+}
+
+// MemServer is a running in-process IMAP server on 127.0.0.1.
+type MemServer struct {
+	Addr string
+	Host string
+	Port int
+
+	opts MemOptions
+	mem  *imapmemserver.Server
+
+	mu    sync.Mutex
+	users map[string]*imapmemserver.User
+	pass  map[string]string
+}
+
+// StartMemServer starts an imapserver backed by imapmemserver, listening on
+// a free port of 127.0.0.1, and stops it when the test ends.
+func StartMemServer(t testing.TB, opts *MemOptions) *MemServer {
+	t.Helper()
+	if opts == nil {
+		opts = &MemOptions{}
+	}
+	s := &MemServer{
+		opts:  *opts,
+		mem:   imapmemserver.New(),
+		users: make(map[string]*imapmemserver.User),
+		pass:  make(map[string]string),
+	}
+	caps := opts.Caps
+	if caps == nil {
+		caps = imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}}
+	}
+	srv := imapserver.New(&imapserver.Options{
+		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			base := &memSession{srv: s}
+			if s.opts.XOAuth2 != nil {
+				return &saslSession{base}, nil, nil
+			}
+			return base, nil, nil
+		},
+		Caps:         caps,
+		InsecureAuth: true,
+		Logger:       discardLogger{},
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("imaptest: listen: %v", err)
+	}
+	s.Addr = ln.Addr().String()
+	host, port, _ := net.SplitHostPort(s.Addr)
+	s.Host = host
+	s.Port, _ = strconv.Atoi(port)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.Serve(ln)
+	}()
+	t.Cleanup(func() {
+		srv.Close()
+		<-done
+	})
+	return s
+}
+
+type discardLogger struct{}
+
+func (discardLogger) Printf(string, ...any) {}
+
+// AddUser adds a user with an INBOX and the given extra folders.
+func (s *MemServer) AddUser(username, password string, folders ...string) *imapmemserver.User {
+	u := imapmemserver.NewUser(username, password)
+	for _, f := range append([]string{"INBOX"}, folders...) {
+		if err := u.Create(f, nil); err != nil {
+			panic(fmt.Sprintf("imaptest: create %q: %v", f, err))
+		}
+	}
+	s.mem.AddUser(u)
+	s.mu.Lock()
+	s.users[username] = u
+	s.pass[username] = password
+	s.mu.Unlock()
+	return u
+}
+
+// User returns a user added by AddUser, or nil.
+func (s *MemServer) User(username string) *imapmemserver.User {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.users[username]
+}
+
+// Append stores raw in folder of username, as an MTA delivery would.
+func (s *MemServer) Append(username, folder string, raw []byte) error {
+	u := s.User(username)
+	if u == nil {
+		return fmt.Errorf("imaptest: no user %q", username)
+	}
+	_, err := u.Append(folder, literal{bytes.NewReader(raw), int64(len(raw))}, &imap.AppendOptions{Time: time.Now()})
+	return err
+}
+
+// Recreate deletes and re-creates folder, which gives it a new UIDVALIDITY
+// (RFC 9051 §2.3.1.1) and empties it.
+func (s *MemServer) Recreate(username, folder string) error {
+	u := s.User(username)
+	if u == nil {
+		return fmt.Errorf("imaptest: no user %q", username)
+	}
+	if err := u.Delete(folder); err != nil {
+		return err
+	}
+	return u.Create(folder, nil)
+}
+
+type literal struct {
+	*bytes.Reader
+	size int64
+}
+
+func (l literal) Size() int64 { return l.size }
+
+// memSession is imapmemserver's session with our own user table.
+type memSession struct {
+	*imapmemserver.UserSession // nil until logged in
+	srv                        *MemServer
+}
+
+func (sess *memSession) Login(username, password string) error {
+	u := sess.srv.User(username)
+	if u == nil {
+		return imapserver.ErrAuthFailed
+	}
+	if err := u.Login(username, password); err != nil {
+		return err
+	}
+	sess.UserSession = imapmemserver.NewUserSession(u)
+	return nil
+}
+
+// saslSession adds XOAUTH2 (and keeps PLAIN).
+type saslSession struct{ *memSession }
+
+var _ imapserver.SessionSASL = (*saslSession)(nil)
+
+func (sess *saslSession) AuthenticateMechanisms() []string {
+	return []string{sasl.Plain, "XOAUTH2"}
+}
+
+func (sess *saslSession) Authenticate(mech string) (sasl.Server, error) {
+	switch mech {
+	case sasl.Plain:
+		return sasl.NewPlainServer(func(identity, username, password string) error {
+			if identity != "" && identity != username {
+				return imapserver.ErrAuthFailed
+			}
+			return sess.Login(username, password)
+		}), nil
+	case "XOAUTH2":
+		return &xoauth2Server{sess: sess}, nil
+	}
+	return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Text: "SASL mechanism not supported"}
+}
+
+// xoauth2Server checks "user=U\x01auth=Bearer T\x01\x01".
+type xoauth2Server struct {
+	sess *saslSession
+	done bool
+}
+
+func (x *xoauth2Server) Next(resp []byte) ([]byte, bool, error) {
+	if x.done {
+		return nil, true, imapserver.ErrAuthFailed
+	}
+	if resp == nil {
+		return []byte{}, false, nil // ask for the initial response
+	}
+	x.done = true
+	var user, token string
+	for _, f := range strings.Split(string(resp), "\x01") {
+		if v, ok := strings.CutPrefix(f, "user="); ok {
+			user = v
+		}
+		if v, ok := strings.CutPrefix(f, "auth=Bearer "); ok {
+			token = v
+		}
+	}
+	if user == "" || token == "" {
+		return nil, true, errors.New("imaptest: malformed XOAUTH2 response")
+	}
+	u := x.sess.srv.User(user)
+	if u == nil || !x.sess.srv.opts.XOAuth2(user, token) {
+		return nil, true, imapserver.ErrAuthFailed
+	}
+	x.sess.UserSession = imapmemserver.NewUserSession(u)
+	return nil, true, nil
+}

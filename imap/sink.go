@@ -1,0 +1,67 @@
+package imap
+
+import "context"
+
+// Cursor is a position in a mailbox (RFC 9051 §2.3.1.1): every message with
+// a UID up to and including UID under UIDValidity has been committed.
+// The zero Cursor means nothing has been imported yet.
+type Cursor struct {
+	UIDValidity, UID uint32
+}
+
+// Message is one fetched message.
+type Message struct {
+	MailboxID   int64
+	UIDValidity uint32
+	UID         uint32
+	// Size is the RFC822.SIZE the server reported.
+	Size int64
+	// Raw is the full message; for an Oversize message only its header
+	// (BODY.PEEK[HEADER]).
+	Raw []byte
+	// Oversize is set when Size > Config.MaxSize: the body was not
+	// downloaded and the message is left on the server untouched.
+	Oversize bool
+}
+
+// Disposition says what the Sink did with a delivered message.
+type Disposition int
+
+const (
+	// Imported covers created, appended, duplicate and ignored messages:
+	// the normal post-import action applies.
+	Imported Disposition = iota
+	// Quarantined messages are moved to Config.QuarantineFolder when set.
+	Quarantined
+)
+
+// String returns "imported" or "quarantined".
+func (d Disposition) String() string {
+	switch d {
+	case Imported:
+		return "imported"
+	case Quarantined:
+		return "quarantined"
+	default:
+		return "unknown"
+	}
+}
+
+// Sink receives messages. It is called from one goroutine per mailbox, so an
+// implementation must be safe for concurrent use across mailboxes.
+//
+// Deliver returns only after the message and the cursor {UIDValidity, UID}
+// are durably committed. An error means nothing was committed (temporary:
+// store unavailable): the worker does not acknowledge the message nor
+// advance, and retries later.
+type Sink interface {
+	Cursor(ctx context.Context, mailboxID int64) (Cursor, error)
+	Deliver(ctx context.Context, m Message) (Disposition, error)
+}
+
+// TokenStore persists rotated OAuth refresh tokens. OAuthToken returns ""
+// when no token has been saved yet; the configured one is used then.
+type TokenStore interface {
+	OAuthToken(ctx context.Context, mailboxID int64) (string, error)
+	SaveOAuthToken(ctx context.Context, mailboxID int64, refresh string) error
+}

@@ -1,0 +1,329 @@
+package imap
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+)
+
+const (
+	// groupBytes bounds the message bytes held in memory between a body
+	// FETCH and the deliveries (a single message may exceed it).
+	groupBytes = 32 << 20
+	// sizeSlack tolerates literals slightly larger than RFC822.SIZE.
+	sizeSlack = 64 << 10
+)
+
+// selectFolder selects the configured folder and records its UIDVALIDITY
+// and the capabilities the worker relies on.
+func (w *worker) selectFolder(s *session) error {
+	var sel *imap.SelectData
+	err := s.step(fmt.Sprintf("select %q", w.cfg.Folder), w.cfg.CommandTimeout, func() (err error) {
+		sel, err = s.c.Select(w.cfg.Folder, nil).Wait()
+		if err != nil {
+			return err
+		}
+		caps := s.c.Caps() // may send CAPABILITY
+		s.idle = caps.Has(imap.CapIdle) && !w.cfg.DisableIdle
+		s.move = caps.Has(imap.CapMove)
+		s.uidPlus = caps.Has(imap.CapUIDPlus)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.uidValidity = sel.UIDValidity
+	return nil
+}
+
+// pass delivers every message above the cursor, in UID order, and
+// acknowledges the committed ones. fresh is set right after SELECT, which
+// already synchronised the session's view of the folder.
+func (w *worker) pass(s *session, fresh bool) error {
+	select { // an EXISTS from now on triggers another pass
+	case <-s.newMail:
+	default:
+	}
+	if !fresh {
+		if err := s.step("noop", w.cfg.CommandTimeout, func() error { return s.c.Noop().Wait() }); err != nil {
+			return err
+		}
+	}
+	cur, err := w.sink.Cursor(w.hard, w.cfg.MailboxID)
+	if err != nil {
+		return fmt.Errorf("%w: read cursor: %w", errSink, err)
+	}
+	uv := s.uidValidity
+	last := imap.UID(cur.UID)
+	if cur.UIDValidity != uv {
+		// RFC 9051 §2.3.1.1: the old UIDs mean nothing now. Re-scan from UID
+		// 1; the import core deduplicates by Message-ID or content hash.
+		if cur.UIDValidity != 0 {
+			w.log.Info("imap uidvalidity changed; rescanning folder", "old", cur.UIDValidity, "new", uv)
+		}
+		last = 0
+	}
+	if w.pending.uidValidity != uv {
+		w.pending = ackPlan{}
+	}
+	if !w.pending.empty() {
+		plan := w.pending
+		w.pending = ackPlan{}
+		if err := w.acknowledge(s, plan); err != nil {
+			return err
+		}
+	}
+
+	uids, err := w.search(s, last)
+	if err != nil {
+		return err
+	}
+	w.setBacklog(len(uids))
+	for len(uids) > 0 {
+		if w.soft.Err() != nil {
+			return nil
+		}
+		n := min(len(uids), w.cfg.BatchSize)
+		if err := w.batch(s, uids[:n], len(uids)); err != nil {
+			return err
+		}
+		uids = uids[n:]
+		w.setBacklog(len(uids))
+	}
+	return nil
+}
+
+// search returns the UIDs above last in ascending order.
+func (w *worker) search(s *session, last imap.UID) ([]imap.UID, error) {
+	var set imap.UIDSet
+	set.AddRange(last+1, 0) // last+1:*
+	var data *imap.SearchData
+	err := s.step("uid search", w.cfg.CommandTimeout, func() (err error) {
+		data, err = s.c.UIDSearch(&imap.SearchCriteria{UID: []imap.UIDSet{set}}, nil).Wait()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	// RFC 9051 §6.4.4: "N:*" includes the highest UID even when N is
+	// greater, so UIDs at or below the cursor are dropped here.
+	uids := slices.DeleteFunc(data.AllUIDs(), func(u imap.UID) bool { return u <= last })
+	slices.Sort(uids)
+	return slices.Compact(uids), nil
+}
+
+// fetched is one downloaded message of a batch.
+type fetched struct {
+	uid      imap.UID
+	size     int64
+	raw      []byte
+	oversize bool
+}
+
+// batch fetches sizes for uids, then bodies (headers only for oversize
+// messages) in memory-bounded groups, delivers them in UID order and
+// acknowledges each group after its commits. backlog is the number of
+// messages left including this batch.
+func (w *worker) batch(s *session, uids []imap.UID, backlog int) error {
+	sizes, err := w.fetchSizes(s, uids)
+	if err != nil {
+		return err
+	}
+	var group []fetched
+	var bytes int64
+	flush := func() error {
+		err := w.deliverGroup(s, group, &backlog)
+		group, bytes = group[:0], 0
+		return err
+	}
+	for _, uid := range uids {
+		size, ok := sizes[uid]
+		if !ok {
+			continue // expunged meanwhile
+		}
+		f := fetched{uid: uid, size: size, oversize: size > w.cfg.MaxSize}
+		cost := size
+		if f.oversize {
+			cost = 0
+		}
+		if len(group) > 0 && bytes+cost > groupBytes {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		group = append(group, f)
+		bytes += cost
+	}
+	if len(group) > 0 {
+		return flush()
+	}
+	return nil
+}
+
+// fetchSizes runs UID FETCH (UID RFC822.SIZE).
+func (w *worker) fetchSizes(s *session, uids []imap.UID) (map[imap.UID]int64, error) {
+	sizes := make(map[imap.UID]int64, len(uids))
+	err := s.step("fetch sizes", w.cfg.CommandTimeout, func() error {
+		cmd := s.c.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true, RFC822Size: true})
+		for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
+			buf, err := msg.Collect() // no body items: small
+			if err != nil {
+				cmd.Close()
+				return err
+			}
+			if buf.UID != 0 {
+				sizes[buf.UID] = buf.RFC822Size
+			}
+		}
+		return cmd.Close()
+	})
+	return sizes, err
+}
+
+// deliverGroup downloads the group, delivers each message and acknowledges.
+func (w *worker) deliverGroup(s *session, group []fetched, backlog *int) error {
+	var full, headers []imap.UID
+	for _, f := range group {
+		if f.oversize {
+			headers = append(headers, f.uid)
+		} else {
+			full = append(full, f.uid)
+		}
+	}
+	raws, tooBig, err := w.fetchBodies(s, full, false)
+	if err != nil {
+		return err
+	}
+	if len(tooBig) > 0 { // the server under-reported RFC822.SIZE
+		headers = append(headers, tooBig...)
+	}
+	hdrs, _, err := w.fetchBodies(s, headers, true)
+	if err != nil {
+		return err
+	}
+
+	var plan ackPlan
+	plan.uidValidity = s.uidValidity
+	var deliverErr error
+	for i := range group {
+		f := &group[i]
+		if raw, ok := raws[f.uid]; ok {
+			f.raw = raw
+		} else if raw, ok := hdrs[f.uid]; ok {
+			f.raw, f.oversize = raw, true
+		} else {
+			continue // expunged meanwhile
+		}
+		disp, err := w.sink.Deliver(w.hard, Message{
+			MailboxID:   w.cfg.MailboxID,
+			UIDValidity: s.uidValidity,
+			UID:         uint32(f.uid),
+			Size:        f.size,
+			Raw:         f.raw,
+			Oversize:    f.oversize,
+		})
+		if err != nil {
+			deliverErr = fmt.Errorf("%w: deliver uid %d: %w", errSink, f.uid, err)
+			break
+		}
+		f.raw = nil
+		*backlog--
+		w.setBacklog(*backlog)
+		if f.oversize {
+			w.log.Warn("imap message over the size limit left on the server", "uid", f.uid, "size", f.size, "max_size", w.cfg.MaxSize)
+			continue
+		}
+		w.plan(&plan, disp, f.uid)
+	}
+	if err := w.acknowledge(s, plan); err != nil {
+		return err
+	}
+	return deliverErr
+}
+
+// fetchBodies streams BODY.PEEK[] (or BODY.PEEK[HEADER]) of uids, reading
+// every literal with a bound. Messages whose literal exceeds MaxSize are not
+// read and returned in tooBig.
+func (w *worker) fetchBodies(s *session, uids []imap.UID, header bool) (map[imap.UID][]byte, []imap.UID, error) {
+	raws := make(map[imap.UID][]byte, len(uids))
+	if len(uids) == 0 {
+		return raws, nil, nil
+	}
+	section := &imap.FetchItemBodySection{Peek: true}
+	limit := w.cfg.MaxSize + sizeSlack
+	what := "fetch bodies"
+	if header {
+		section.Specifier = imap.PartSpecifierHeader
+		what = "fetch headers"
+	}
+	var tooBig []imap.UID
+	err := s.step(what, w.cfg.CommandTimeout, func() error {
+		cmd := s.c.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{
+			UID:         true,
+			BodySection: []*imap.FetchItemBodySection{section},
+		})
+		for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
+			var uid imap.UID
+			var raw []byte
+			big := false
+			for item := msg.Next(); item != nil; item = msg.Next() {
+				switch it := item.(type) {
+				case imapclient.FetchItemDataUID:
+					uid = it.UID
+				case imapclient.FetchItemDataBodySection:
+					if it.Literal == nil {
+						raw = []byte{}
+						continue
+					}
+					if !header && it.Literal.Size() > limit {
+						big = true
+						continue // skipped unread by msg.Next
+					}
+					b, err := io.ReadAll(io.LimitReader(progress{it.Literal, s.wd, w.cfg.CommandTimeout}, limit+1))
+					if err != nil {
+						cmd.Close()
+						return fmt.Errorf("read literal: %w", err)
+					}
+					if int64(len(b)) > limit {
+						big = true
+						continue
+					}
+					raw = b
+					w.m.fetchedBytes.Add(float64(len(b)))
+				}
+			}
+			switch {
+			case uid == 0:
+			case big:
+				tooBig = append(tooBig, uid)
+			case raw != nil:
+				raws[uid] = raw
+			}
+		}
+		return cmd.Close()
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return raws, tooBig, nil
+}
+
+// progress re-arms the watchdog on every read, so a large literal may take
+// longer than one timeout as long as bytes keep arriving.
+type progress struct {
+	r  io.Reader
+	wd *watchdog
+	d  time.Duration
+}
+
+func (p progress) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.wd.arm(p.d)
+	}
+	return n, err
+}
