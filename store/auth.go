@@ -1,0 +1,567 @@
+package store
+
+// Users and API tokens of the HTTP API.
+//
+// Passwords and token secrets are stored only as PBKDF2-SHA256 hashes
+// (per-secret random salt, parameters encoded in the stored string so they
+// can be raised later). Because one slow hash per request would cap the API
+// at a few requests per second per core, verified credentials are cached in
+// memory for authCacheTTL, keyed by an HMAC of the presented credential under
+// a random per-process key (the cache never holds a secret). The cache is
+// emptied on every revocation, removal and password change made through this
+// Store, and each hit is checked against auth_generation, a counter that every
+// such change bumps in the database: a change made by another process (the
+// CLI) takes effect on the next request, with no TTL delay. Failed
+// verifications are never cached.
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/pbkdf2"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"weak"
+
+	"github.com/mattn/go-sqlite3"
+
+	"github.com/postdesk/postdesk/ticket"
+)
+
+// Role is what an authenticated caller may do.
+type Role string
+
+// Roles.
+const (
+	// RoleAdmin imports mail, reads tickets and has full rights.
+	RoleAdmin Role = "admin"
+	// RoleImport may only call CreateTicketFromMailData; it reads nothing
+	// beyond the TicketInfo that call returns.
+	RoleImport Role = "import"
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool { return r == RoleAdmin || r == RoleImport }
+
+// Token kinds (the Authorization scheme they are presented with).
+const (
+	TokenBearer   = "bearer"
+	TokenSOTicket = "soticket"
+)
+
+// Sentinel errors of the auth API.
+var (
+	// ErrExists: a user or active token with that name already exists.
+	ErrExists = errors.New("already exists")
+	// ErrBadCredentials: unknown name, wrong password, or a token that is
+	// unknown, revoked, expired or presented with the wrong scheme.
+	ErrBadCredentials = errors.New("bad credentials")
+)
+
+// User is an API user (Basic authentication).
+type User struct {
+	Name      string
+	Role      Role
+	CreatedAt time.Time
+}
+
+// Token is an issued API token; the secret itself is never stored.
+type Token struct {
+	ID        int64
+	Name      string
+	Kind      string // TokenBearer or TokenSOTicket
+	Role      Role
+	CreatedAt time.Time
+	ExpiresAt time.Time // zero: never
+	Revoked   bool
+}
+
+// Principal is an authenticated caller.
+type Principal struct {
+	Name string // user or token name
+	Role Role
+	Kind string // "basic", TokenBearer or TokenSOTicket
+}
+
+const (
+	pbkdf2Iterations = 310_000 // OWASP 2023 minimum for PBKDF2-HMAC-SHA256
+	pbkdf2MaxIter    = 10_000_000
+	saltLen          = 16
+	hashLen          = 32
+	hashScheme       = "pbkdf2-sha256"
+	tokenPrefix      = "pdt_"
+	tokenRandomLen   = 32
+	maxSecretLen     = 4096
+
+	authCacheTTL        = 60 * time.Second
+	authCacheMaxEntries = 10_000
+)
+
+// CreateUser adds a user with a password; ErrExists when the name is taken.
+func (s *Store) CreateUser(ctx context.Context, name string, role Role, password string) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	if !role.Valid() {
+		return fmt.Errorf("create user %q: unknown role %q (admin, import)", name, role)
+	}
+	if err := checkSecret(password); err != nil {
+		return fmt.Errorf("create user %q: %w", name, err)
+	}
+	h, err := hashSecret(password)
+	if err != nil {
+		return fmt.Errorf("create user %q: %w", name, err)
+	}
+	_, err = s.db.ExecContext(ctx,
+		`INSERT INTO users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)`,
+		name, string(role), h, time.Now().UnixNano())
+	if isUniqueViolation(err) {
+		return fmt.Errorf("create user %q: %w", name, ErrExists)
+	}
+	if err != nil {
+		return fmt.Errorf("create user %q: %w", name, err)
+	}
+	return nil
+}
+
+// ListUsers returns every user ordered by name.
+func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name, role, created_at FROM users ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	defer rows.Close()
+	var us []User
+	for rows.Next() {
+		var u User
+		var created int64
+		if err := rows.Scan(&u.Name, &u.Role, &created); err != nil {
+			return nil, fmt.Errorf("list users: %w", err)
+		}
+		u.CreatedAt = time.Unix(0, created).UTC()
+		us = append(us, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	return us, nil
+}
+
+// RemoveUser deletes a user (ticket.ErrNotFound when there is none).
+func (s *Store) RemoveUser(ctx context.Context, name string) error {
+	return s.authChange(ctx, "remove user "+strconv.Quote(name),
+		`DELETE FROM users WHERE name = ?`, name)
+}
+
+// SetPassword replaces a user's password (ticket.ErrNotFound when there is
+// no such user).
+func (s *Store) SetPassword(ctx context.Context, name, password string) error {
+	if err := checkSecret(password); err != nil {
+		return fmt.Errorf("set password of %q: %w", name, err)
+	}
+	h, err := hashSecret(password)
+	if err != nil {
+		return fmt.Errorf("set password of %q: %w", name, err)
+	}
+	return s.authChange(ctx, "set password of "+strconv.Quote(name),
+		`UPDATE users SET password_hash = ? WHERE name = ?`, h, name)
+}
+
+// CreateToken issues a token of kind (TokenBearer or TokenSOTicket) and
+// returns its secret, which is shown only this once. A zero expires means
+// the token never expires. ErrExists when an active token has that name.
+func (s *Store) CreateToken(ctx context.Context, name, kind string, role Role, expires time.Time) (string, error) {
+	if err := checkName(name); err != nil {
+		return "", err
+	}
+	kind = strings.ToLower(kind)
+	if kind != TokenBearer && kind != TokenSOTicket {
+		return "", fmt.Errorf("create token %q: unknown kind %q (bearer, soticket)", name, kind)
+	}
+	if !role.Valid() {
+		return "", fmt.Errorf("create token %q: unknown role %q (admin, import)", name, role)
+	}
+	now := time.Now()
+	if !expires.IsZero() && !expires.After(now) {
+		return "", fmt.Errorf("create token %q: expiry %s is in the past", name, expires.Format(time.RFC3339))
+	}
+	var exp int64
+	if !expires.IsZero() {
+		exp = expires.UnixNano()
+	}
+	random := make([]byte, tokenRandomLen)
+	if _, err := rand.Read(random); err != nil {
+		return "", fmt.Errorf("create token %q: %w", name, err)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return "", fmt.Errorf("create token %q: %w", name, err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx,
+		`INSERT INTO api_tokens (name, kind, role, secret_hash, created_at, expires_at) VALUES (?, ?, ?, '', ?, ?)`,
+		name, kind, string(role), now.UnixNano(), exp)
+	if isUniqueViolation(err) {
+		return "", fmt.Errorf("create token %q: %w", name, ErrExists)
+	}
+	if err != nil {
+		return "", fmt.Errorf("create token %q: %w", name, err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return "", fmt.Errorf("create token %q: %w", name, err)
+	}
+	secret := tokenPrefix + strconv.FormatInt(id, 10) + "_" + base64.RawURLEncoding.EncodeToString(random)
+	h, err := hashSecret(secret)
+	if err != nil {
+		return "", fmt.Errorf("create token %q: %w", name, err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE api_tokens SET secret_hash = ? WHERE id = ?`, h, id); err != nil {
+		return "", fmt.Errorf("create token %q: %w", name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return "", fmt.Errorf("create token %q: %w", name, err)
+	}
+	return secret, nil
+}
+
+// RevokeToken revokes the active token with that name (ticket.ErrNotFound
+// when there is none).
+func (s *Store) RevokeToken(ctx context.Context, name string) error {
+	return s.authChange(ctx, "revoke token "+strconv.Quote(name),
+		`UPDATE api_tokens SET revoked_at = ? WHERE name = ? AND revoked_at = 0`, time.Now().UnixNano(), name)
+}
+
+// ListTokens returns every token, revoked ones included, ordered by id.
+func (s *Store) ListTokens(ctx context.Context) ([]Token, error) {
+	rows, err := s.db.QueryContext(ctx,
+		`SELECT id, name, kind, role, created_at, expires_at, revoked_at FROM api_tokens ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	defer rows.Close()
+	var ts []Token
+	for rows.Next() {
+		var t Token
+		var created, expires, revoked int64
+		if err := rows.Scan(&t.ID, &t.Name, &t.Kind, &t.Role, &created, &expires, &revoked); err != nil {
+			return nil, fmt.Errorf("list tokens: %w", err)
+		}
+		t.CreatedAt = time.Unix(0, created).UTC()
+		if expires != 0 {
+			t.ExpiresAt = time.Unix(0, expires).UTC()
+		}
+		t.Revoked = revoked != 0
+		ts = append(ts, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	return ts, nil
+}
+
+// AuthenticatePassword checks a user's password (ErrBadCredentials). Unknown
+// names cost the same slow hash as known ones. A stored hash with fewer
+// iterations than the current default is upgraded on success.
+func (s *Store) AuthenticatePassword(ctx context.Context, name, password string) (Principal, error) {
+	c := s.authCache()
+	key := c.key("basic", name, password)
+	gen, err := s.authGeneration(ctx)
+	if err != nil {
+		return Principal{}, err
+	}
+	if p, ok := c.get(key, gen); ok {
+		return p, nil
+	}
+	var role Role
+	var stored string
+	err = s.db.QueryRowContext(ctx, `SELECT name, role, password_hash FROM users WHERE name = ?`, name).
+		Scan(&name, &role, &stored)
+	if errors.Is(err, sql.ErrNoRows) {
+		verifySecret(dummyHash, password)
+		return Principal{}, fmt.Errorf("user %q: %w", name, ErrBadCredentials)
+	}
+	if err != nil {
+		return Principal{}, fmt.Errorf("authenticate user %q: %w", name, err)
+	}
+	ok, iter := verifySecret(stored, password)
+	if !ok {
+		return Principal{}, fmt.Errorf("user %q: %w", name, ErrBadCredentials)
+	}
+	if iter < pbkdf2Iterations {
+		if h, err := hashSecret(password); err == nil {
+			// Best effort: a failed upgrade leaves the old, valid hash.
+			_, _ = s.db.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE name = ? AND password_hash = ?`, h, name, stored)
+		}
+	}
+	p := Principal{Name: name, Role: role, Kind: "basic"}
+	c.put(key, p, gen, time.Time{})
+	return p, nil
+}
+
+// AuthenticateToken checks a token secret presented with scheme kind
+// (TokenBearer or TokenSOTicket, case-insensitive). Unknown, revoked and
+// expired tokens and a wrong kind are ErrBadCredentials.
+func (s *Store) AuthenticateToken(ctx context.Context, kind, secret string) (Principal, error) {
+	kind = strings.ToLower(kind)
+	id, ok := parseTokenID(secret)
+	if !ok || len(secret) > maxSecretLen {
+		return Principal{}, fmt.Errorf("malformed token: %w", ErrBadCredentials)
+	}
+	c := s.authCache()
+	key := c.key(kind, "", secret)
+	gen, err := s.authGeneration(ctx)
+	if err != nil {
+		return Principal{}, err
+	}
+	if p, ok := c.get(key, gen); ok {
+		return p, nil
+	}
+	var t Token
+	var stored string
+	var expires, revoked int64
+	err = s.db.QueryRowContext(ctx,
+		`SELECT name, kind, role, secret_hash, expires_at, revoked_at FROM api_tokens WHERE id = ?`, id).
+		Scan(&t.Name, &t.Kind, &t.Role, &stored, &expires, &revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		verifySecret(dummyHash, secret)
+		return Principal{}, fmt.Errorf("token %d: %w", id, ErrBadCredentials)
+	}
+	if err != nil {
+		return Principal{}, fmt.Errorf("authenticate token %d: %w", id, err)
+	}
+	if ok, _ := verifySecret(stored, secret); !ok {
+		return Principal{}, fmt.Errorf("token %d: %w", id, ErrBadCredentials)
+	}
+	switch {
+	case revoked != 0:
+		return Principal{}, fmt.Errorf("token %d revoked: %w", id, ErrBadCredentials)
+	case expires != 0 && time.Now().UnixNano() >= expires:
+		return Principal{}, fmt.Errorf("token %d expired: %w", id, ErrBadCredentials)
+	case t.Kind != kind:
+		return Principal{}, fmt.Errorf("token %d is a %s token, presented as %s: %w", id, t.Kind, kind, ErrBadCredentials)
+	}
+	var exp time.Time
+	if expires != 0 {
+		exp = time.Unix(0, expires)
+	}
+	p := Principal{Name: t.Name, Role: t.Role, Kind: t.Kind}
+	c.put(key, p, gen, exp)
+	return p, nil
+}
+
+// authChange runs a revoking statement, bumps auth_generation in the same
+// transaction and empties this process's cache.
+func (s *Store) authChange(ctx context.Context, what, query string, args ...any) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	} else if n == 0 {
+		return fmt.Errorf("%s: %w", what, ticket.ErrNotFound)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE auth_generation SET generation = generation + 1 WHERE id = 1`); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	s.authCache().clear()
+	return nil
+}
+
+func (s *Store) authGeneration(ctx context.Context) (int64, error) {
+	var gen int64
+	if err := s.db.QueryRowContext(ctx, `SELECT generation FROM auth_generation WHERE id = 1`).Scan(&gen); err != nil {
+		return 0, fmt.Errorf("read auth generation: %w", err)
+	}
+	return gen, nil
+}
+
+func checkName(name string) error {
+	if name == "" || len(name) > 128 {
+		return fmt.Errorf("name %q: must be 1 to 128 bytes", name)
+	}
+	for _, r := range name {
+		if r == ':' || unicode.IsControl(r) || unicode.IsSpace(r) {
+			return fmt.Errorf("name %q: no colons, spaces or control characters", name)
+		}
+	}
+	return nil
+}
+
+func checkSecret(secret string) error {
+	if secret == "" || len(secret) > maxSecretLen {
+		return fmt.Errorf("password must be 1 to %d bytes", maxSecretLen)
+	}
+	return nil
+}
+
+func isUniqueViolation(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique
+}
+
+// parseTokenID returns the id of a "pdt_<id>_<random>" secret.
+func parseTokenID(secret string) (int64, bool) {
+	rest, ok := strings.CutPrefix(secret, tokenPrefix)
+	if !ok {
+		return 0, false
+	}
+	idText, random, ok := strings.Cut(rest, "_")
+	if !ok || random == "" {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(idText, 10, 64)
+	return id, err == nil && id > 0
+}
+
+// dummyHash is verified against when the name or token id is unknown, so
+// that failures cost the same time either way.
+var dummyHash = "$" + hashScheme + "$i=" + strconv.Itoa(pbkdf2Iterations) + "$" +
+	base64.RawStdEncoding.EncodeToString(make([]byte, saltLen)) + "$" +
+	base64.RawStdEncoding.EncodeToString(make([]byte, hashLen))
+
+// hashSecret returns "$pbkdf2-sha256$i=N$<salt>$<hash>" (unpadded base64).
+func hashSecret(secret string) (string, error) {
+	salt := make([]byte, saltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("salt: %w", err)
+	}
+	dk, err := pbkdf2.Key(sha256.New, secret, salt, pbkdf2Iterations, hashLen)
+	if err != nil {
+		return "", fmt.Errorf("pbkdf2: %w", err)
+	}
+	return fmt.Sprintf("$%s$i=%d$%s$%s", hashScheme, pbkdf2Iterations,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(dk)), nil
+}
+
+// verifySecret reports whether secret matches encoded, and the iteration
+// count encoded there.
+func verifySecret(encoded, secret string) (ok bool, iter int) {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 5 || parts[0] != "" || parts[1] != hashScheme {
+		return false, 0
+	}
+	iterText, found := strings.CutPrefix(parts[2], "i=")
+	iter, err := strconv.Atoi(iterText)
+	if !found || err != nil || iter < 1 || iter > pbkdf2MaxIter {
+		return false, 0
+	}
+	salt, err1 := base64.RawStdEncoding.DecodeString(parts[3])
+	want, err2 := base64.RawStdEncoding.DecodeString(parts[4])
+	if err1 != nil || err2 != nil || len(want) < 16 {
+		return false, 0
+	}
+	got, err := pbkdf2.Key(sha256.New, secret, salt, iter, len(want))
+	if err != nil {
+		return false, 0
+	}
+	return subtle.ConstantTimeCompare(got, want) == 1, iter
+}
+
+// credCache holds verified credentials, keyed by HMAC-SHA256 of the
+// presented credential under a random per-process key.
+type credCache struct {
+	hmacKey []byte
+	mu      sync.Mutex
+	entries map[[sha256.Size]byte]cacheEntry
+}
+
+type cacheEntry struct {
+	p          Principal
+	gen        int64
+	validUntil time.Time
+}
+
+// authCaches maps each Store to its credCache. It lives beside Store rather
+// than in it because Store's fields are declared in store.go; entries go
+// away with their Store (runtime.AddCleanup).
+var authCaches sync.Map // weak.Pointer[Store] -> *credCache
+
+func (s *Store) authCache() *credCache {
+	wp := weak.Make(s)
+	if c, ok := authCaches.Load(wp); ok {
+		return c.(*credCache)
+	}
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		panic(fmt.Sprintf("crypto/rand: %v", err)) // rand.Read never fails on supported platforms
+	}
+	c, loaded := authCaches.LoadOrStore(wp, &credCache{hmacKey: k, entries: map[[sha256.Size]byte]cacheEntry{}})
+	if !loaded {
+		runtime.AddCleanup(s, func(wp weak.Pointer[Store]) { authCaches.Delete(wp) }, wp)
+	}
+	return c.(*credCache)
+}
+
+func (c *credCache) key(kind, name, secret string) [sha256.Size]byte {
+	m := hmac.New(sha256.New, c.hmacKey)
+	m.Write([]byte(kind))
+	m.Write([]byte{0})
+	m.Write([]byte(name))
+	m.Write([]byte{0})
+	m.Write([]byte(secret))
+	var k [sha256.Size]byte
+	m.Sum(k[:0])
+	return k
+}
+
+func (c *credCache) get(k [sha256.Size]byte, gen int64) (Principal, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[k]
+	if !ok {
+		return Principal{}, false
+	}
+	if e.gen != gen || !time.Now().Before(e.validUntil) {
+		delete(c.entries, k)
+		return Principal{}, false
+	}
+	return e.p, true
+}
+
+// put caches p until the TTL elapses or expires, whichever is first.
+func (c *credCache) put(k [sha256.Size]byte, p Principal, gen int64, expires time.Time) {
+	now := time.Now()
+	until := now.Add(authCacheTTL)
+	if !expires.IsZero() && expires.Before(until) {
+		until = expires
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.entries) >= authCacheMaxEntries {
+		for k, e := range c.entries {
+			if !now.Before(e.validUntil) {
+				delete(c.entries, k)
+			}
+		}
+		if len(c.entries) >= authCacheMaxEntries {
+			clear(c.entries)
+		}
+	}
+	c.entries[k] = cacheEntry{p: p, gen: gen, validUntil: until}
+}
+
+func (c *credCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.entries)
+}

@@ -1,0 +1,84 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the store's collectors, one set per Store.
+type metrics struct {
+	commitDuration prometheus.Histogram
+	batchSize      prometheus.Histogram
+	commits        *prometheus.CounterVec
+	quarantine     prometheus.Gauge
+	panics         prometheus.Counter
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		commitDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "postdesk_store_commit_duration_seconds",
+			Help:    "Time from BEGIN to the end of COMMIT of one group-commit batch.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}),
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "postdesk_store_commit_batch_size",
+			Help:    "Update functions sharing one commit.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 8), // 1 … 128
+		}),
+		commits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "postdesk_store_commits_total",
+			Help: "Group-commit batches by result (ok: COMMIT succeeded).",
+		}, []string{"result"}),
+		quarantine: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "postdesk_quarantine_messages",
+			Help: "Mails waiting in the quarantine.",
+		}),
+		panics: prometheus.NewCounter(prometheus.CounterOpts{
+			Name:        "postdesk_panics_total",
+			Help:        "Panics recovered, by component.",
+			ConstLabels: prometheus.Labels{"component": "store"},
+		}),
+	}
+	m.commits.WithLabelValues("ok")
+	m.commits.WithLabelValues("error")
+	return m
+}
+
+// register adds the collectors to reg (nil: none). The shared panic
+// counter is optional: should another package have registered
+// postdesk_panics_total with other help text, the store logs it and goes on
+// without it rather than refusing to start.
+func (m *metrics) register(reg prometheus.Registerer, log *slog.Logger) error {
+	if reg == nil {
+		return nil
+	}
+	for _, c := range []prometheus.Collector{m.commitDuration, m.batchSize, m.commits, m.quarantine} {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("register store metrics: %w", err)
+		}
+	}
+	if err := reg.Register(m.panics); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if c, ok := are.ExistingCollector.(prometheus.Counter); errors.As(err, &are) && ok {
+			m.panics = c
+		} else {
+			log.Warn("postdesk_panics_total not registered for the store", "err", err)
+		}
+	}
+	return nil
+}
+
+func (m *metrics) observe(batch int, d time.Duration, committed bool) {
+	m.commitDuration.Observe(d.Seconds())
+	m.batchSize.Observe(float64(batch))
+	if committed {
+		m.commits.WithLabelValues("ok").Inc()
+	} else {
+		m.commits.WithLabelValues("error").Inc()
+	}
+}

@@ -1,0 +1,328 @@
+package store
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/postdesk/postdesk/ticket"
+)
+
+// txn implements ticket.Tx on a writer batch (inside a savepoint) or on a
+// read transaction.
+type txn struct {
+	q          querier
+	readOnly   bool
+	fault      error // first store fault seen by a statement
+	quarantine bool  // the quarantine changed
+}
+
+var _ ticket.Tx = (*txn)(nil)
+
+// fail wraps a statement error with what was being done, classifies it and
+// remembers store faults for the committer.
+func (t *txn) fail(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, ticket.ErrNotFound)
+	}
+	err = classify(err)
+	if errors.Is(err, ticket.ErrUnavailable) && t.fault == nil {
+		t.fault = err
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// writable returns ErrReadOnly inside View.
+func (t *txn) writable(what string) error {
+	if t.readOnly {
+		return fmt.Errorf("%s: %w", what, ErrReadOnly)
+	}
+	return nil
+}
+
+// nanos stores t as Unix nanoseconds; the zero time is NULL.
+func nanos(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixNano()
+}
+
+// fromNanos is the inverse of nanos, in UTC.
+func fromNanos(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return time.Unix(0, n.Int64).UTC()
+}
+
+// nullID stores 0 as NULL (no reference).
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// lower is the address normalisation used for every e-mail comparison.
+func lower(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+func (t *txn) LookupDedupe(mailboxID int64, key string) (int64, error) {
+	var id int64
+	err := t.q.queryRow(`SELECT ticket_id FROM dedupe WHERE mailbox_id = ? AND dedupe_key = ?`, mailboxID, key).Scan(&id)
+	return id, t.fail("lookup dedupe key", err)
+}
+
+func (t *txn) TicketByMessageID(ids []string) (int64, error) {
+	for _, mid := range ids {
+		if mid == "" {
+			continue
+		}
+		var id int64
+		err := t.q.queryRow(`SELECT ticket_id FROM messages WHERE message_id = ? ORDER BY id LIMIT 1`, mid).Scan(&id)
+		if err == nil {
+			return id, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return 0, t.fail("ticket by message id", err)
+		}
+	}
+	return 0, fmt.Errorf("ticket by message id: %w", ticket.ErrNotFound)
+}
+
+const ticketColumns = `id, mailbox_id, title, status, category, priority, owner,
+	person_id, company_id, sender, automatic, created_at, updated_at`
+
+// scanTicket reads a row of ticketColumns.
+func scanTicket(r rowScanner) (*ticket.Ticket, error) {
+	var (
+		tk               ticket.Ticket
+		person, company  sql.NullInt64
+		created, updated sql.NullInt64
+		status           string
+	)
+	if err := r.Scan(&tk.ID, &tk.MailboxID, &tk.Title, &status, &tk.Category, &tk.Priority, &tk.Owner,
+		&person, &company, &tk.Sender, &tk.Automatic, &created, &updated); err != nil {
+		return nil, err
+	}
+	tk.Status = ticket.Status(status)
+	tk.PersonID, tk.CompanyID = person.Int64, company.Int64
+	tk.CreatedAt, tk.UpdatedAt = fromNanos(created), fromNanos(updated)
+	return &tk, nil
+}
+
+func (t *txn) Ticket(id int64) (*ticket.Ticket, error) {
+	tk, err := scanTicket(t.q.queryRow(`SELECT `+ticketColumns+` FROM tickets WHERE id = ?`, id))
+	if err != nil {
+		return nil, t.fail(fmt.Sprintf("ticket %d", id), err)
+	}
+	return tk, nil
+}
+
+// CreateTicket stores tk and sets tk.ID. An empty Status means open, a zero
+// CreatedAt now, a zero UpdatedAt CreatedAt; Sender is stored lower case.
+func (t *txn) CreateTicket(tk *ticket.Ticket) error {
+	if err := t.writable("create ticket"); err != nil {
+		return err
+	}
+	if tk.Status == "" {
+		tk.Status = ticket.StatusOpen
+	}
+	if tk.CreatedAt.IsZero() {
+		tk.CreatedAt = time.Now().UTC()
+	}
+	if tk.UpdatedAt.IsZero() {
+		tk.UpdatedAt = tk.CreatedAt
+	}
+	tk.Sender = lower(tk.Sender)
+	res, err := t.q.exec(`INSERT INTO tickets(mailbox_id, title, status, category, priority, owner,
+		person_id, company_id, sender, automatic, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		tk.MailboxID, tk.Title, string(tk.Status), tk.Category, tk.Priority, tk.Owner,
+		nullID(tk.PersonID), nullID(tk.CompanyID), tk.Sender, boolInt(tk.Automatic),
+		tk.CreatedAt.UnixNano(), tk.UpdatedAt.UnixNano())
+	if err != nil {
+		return t.fail("create ticket", err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return t.fail("create ticket", err)
+	}
+	tk.ID = id
+	return nil
+}
+
+func (t *txn) SetTicketStatus(id int64, s ticket.Status, at time.Time) error {
+	if err := t.writable("set ticket status"); err != nil {
+		return err
+	}
+	if at.IsZero() {
+		at = time.Now()
+	}
+	res, err := t.q.exec(`UPDATE tickets SET status = ?, updated_at = ? WHERE id = ?`, string(s), at.UnixNano(), id)
+	if err != nil {
+		return t.fail("set ticket status", err)
+	}
+	return t.affected(res, fmt.Sprintf("set status of ticket %d", id))
+}
+
+// affected turns "no row changed" into ErrNotFound.
+func (t *txn) affected(res sql.Result, what string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return t.fail(what, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%s: %w", what, ticket.ErrNotFound)
+	}
+	return nil
+}
+
+func (t *txn) IsParticipant(ticketID int64, email string) (bool, error) {
+	e := lower(email)
+	if e == "" {
+		return false, nil
+	}
+	var ok bool
+	err := t.q.queryRow(`SELECT
+		EXISTS (SELECT 1 FROM tickets WHERE id = ?1 AND sender = ?2)
+		OR EXISTS (SELECT 1 FROM messages WHERE ticket_id = ?1 AND from_lower = ?2)
+		OR EXISTS (SELECT 1 FROM tickets tk JOIN persons p ON p.id = tk.person_id
+			WHERE tk.id = ?1 AND p.email_lower = ?2)`, ticketID, e).Scan(&ok)
+	return ok, t.fail("is participant", err)
+}
+
+const personColumns = `id, email, name, company_id`
+
+func scanPerson(r rowScanner) (*ticket.Person, error) {
+	var (
+		p       ticket.Person
+		company sql.NullInt64
+	)
+	if err := r.Scan(&p.ID, &p.Email, &p.Name, &company); err != nil {
+		return nil, err
+	}
+	p.CompanyID = company.Int64
+	return &p, nil
+}
+
+func (t *txn) PersonByEmail(email string) (*ticket.Person, error) {
+	p, err := scanPerson(t.q.queryRow(`SELECT `+personColumns+` FROM persons WHERE email_lower = ?`, lower(email)))
+	if err != nil {
+		return nil, t.fail("person by email", err)
+	}
+	return p, nil
+}
+
+func (t *txn) Person(id int64) (*ticket.Person, error) {
+	p, err := scanPerson(t.q.queryRow(`SELECT `+personColumns+` FROM persons WHERE id = ?`, id))
+	if err != nil {
+		return nil, t.fail(fmt.Sprintf("person %d", id), err)
+	}
+	return p, nil
+}
+
+// CreatePerson stores p and sets p.ID; an address already known
+// (case-insensitive) is ErrDuplicate.
+func (t *txn) CreatePerson(p *ticket.Person) error {
+	if err := t.writable("create person"); err != nil {
+		return err
+	}
+	if lower(p.Email) == "" {
+		return errors.New("create person: empty e-mail address")
+	}
+	res, err := t.q.exec(`INSERT INTO persons(email, email_lower, name, company_id) VALUES (?, ?, ?, ?)`,
+		strings.TrimSpace(p.Email), lower(p.Email), p.Name, nullID(p.CompanyID))
+	if err != nil {
+		return t.fail("create person", err)
+	}
+	if p.ID, err = res.LastInsertId(); err != nil {
+		return t.fail("create person", err)
+	}
+	return nil
+}
+
+func (t *txn) Company(id int64) (*ticket.Company, error) {
+	var c ticket.Company
+	err := t.q.queryRow(`SELECT id, name, domain FROM companies WHERE id = ?`, id).Scan(&c.ID, &c.Name, &c.Domain)
+	if err != nil {
+		return nil, t.fail(fmt.Sprintf("company %d", id), err)
+	}
+	return &c, nil
+}
+
+// EnsureCompany returns the company of domain (lower-cased), creating it
+// with name when there is none. An existing company keeps its name.
+func (t *txn) EnsureCompany(name, domain string) (*ticket.Company, error) {
+	domain = lower(domain)
+	if domain == "" {
+		return nil, errors.New("ensure company: empty domain")
+	}
+	if !t.readOnly {
+		if _, err := t.q.exec(`INSERT INTO companies(name, domain) VALUES (?, ?) ON CONFLICT(domain) DO NOTHING`,
+			name, domain); err != nil {
+			return nil, t.fail("ensure company", err)
+		}
+	}
+	var c ticket.Company
+	err := t.q.queryRow(`SELECT id, name, domain FROM companies WHERE domain = ?`, domain).Scan(&c.ID, &c.Name, &c.Domain)
+	if errors.Is(err, sql.ErrNoRows) && t.readOnly {
+		return nil, t.writable("ensure company")
+	}
+	if err != nil {
+		return nil, t.fail("ensure company", err)
+	}
+	return &c, nil
+}
+
+func (t *txn) NewTicketsBySender(email string, since time.Time) (int, error) {
+	var n int
+	err := t.q.queryRow(`SELECT count(*) FROM tickets WHERE sender = ? AND created_at >= ?`,
+		lower(email), since.UnixNano()).Scan(&n)
+	return n, t.fail("count new tickets by sender", err)
+}
+
+// OpenTickets reads the per-owner counters the tickets triggers keep, so it
+// costs one index lookup per owner however many tickets there are.
+func (t *txn) OpenTickets(owners []string) (map[string]int, error) {
+	counts := make(map[string]int, len(owners))
+	for _, o := range owners {
+		if _, done := counts[o]; done {
+			continue
+		}
+		var n int
+		err := t.q.queryRow(`SELECT open FROM owner_open_tickets WHERE owner = ?`, o).Scan(&n)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, t.fail("count open tickets", err)
+		}
+		counts[o] = n
+	}
+	return counts, nil
+}
+
+// NextRoundRobin returns 0 on the first call for a mailbox, then 1, 2, …
+func (t *txn) NextRoundRobin(mailboxID int64) (uint64, error) {
+	if err := t.writable("next round robin"); err != nil {
+		return 0, err
+	}
+	var n int64
+	err := t.q.queryRow(`INSERT INTO round_robin(mailbox_id, counter) VALUES (?, 1)
+		ON CONFLICT(mailbox_id) DO UPDATE SET counter = counter + 1
+		RETURNING counter - 1`, mailboxID).Scan(&n)
+	if err != nil {
+		return 0, t.fail("next round robin", err)
+	}
+	return uint64(n), nil
+}

@@ -1,0 +1,213 @@
+package store
+
+import (
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/postdesk/postdesk/ticket"
+)
+
+// jsonText encodes v for a TEXT column (address and id lists).
+func jsonText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only strings and Address values are encoded: cannot fail.
+		panic(fmt.Sprintf("store: encode %T: %v", v, err))
+	}
+	return string(b)
+}
+
+// fromJSON decodes a TEXT column written by jsonText; "" decodes to nothing.
+func fromJSON(s string, v any) error {
+	if s == "" {
+		return nil
+	}
+	return json.Unmarshal([]byte(s), v)
+}
+
+// AddMessage stores m, its attachments (content-addressed: equal bytes are
+// kept once) and, when m.DedupeKey is set, the dedupe ledger entry; it sets
+// m.ID and moves the ticket's UpdatedAt forward. A dedupe key already in
+// the ledger for the mailbox is ErrDuplicate; a missing ticket is
+// ticket.ErrNotFound. A zero CreatedAt means now.
+func (t *txn) AddMessage(m *ticket.Message) error {
+	if err := t.writable("add message"); err != nil {
+		return err
+	}
+	if m.CreatedAt.IsZero() {
+		m.CreatedAt = time.Now().UTC()
+	}
+	inReplyTo, refs := m.InReplyTo, m.References
+	if inReplyTo == nil {
+		inReplyTo = []string{}
+	}
+	if refs == nil {
+		refs = []string{}
+	}
+	to, cc := m.To, m.Cc
+	if to == nil {
+		to = []ticket.Address{}
+	}
+	if cc == nil {
+		cc = []ticket.Address{}
+	}
+	res, err := t.q.exec(`INSERT INTO messages(ticket_id, mailbox_id, message_id, dedupe_key,
+		in_reply_to, refs, from_name, from_email, from_lower, to_addrs, cc_addrs, subject, date,
+		automatic, source, created_at, raw_size, text_body, html_body, raw)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.TicketID, m.MailboxID, m.MessageID, m.DedupeKey,
+		jsonText(inReplyTo), jsonText(refs), m.From.Name, m.From.Email, lower(m.From.Email),
+		jsonText(to), jsonText(cc), m.Subject, nanos(m.Date),
+		boolInt(m.Automatic), string(m.Source), m.CreatedAt.UnixNano(), len(m.Raw),
+		m.TextBody, m.HTMLBody, m.Raw)
+	if err != nil {
+		return t.fail(fmt.Sprintf("add message to ticket %d", m.TicketID), err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return t.fail("add message", err)
+	}
+	for i, a := range m.Attachments {
+		if err := t.addAttachment(id, i, a); err != nil {
+			return err
+		}
+	}
+	if m.DedupeKey != "" {
+		if _, err := t.q.exec(`INSERT INTO dedupe(mailbox_id, dedupe_key, ticket_id, message_id) VALUES (?, ?, ?, ?)`,
+			m.MailboxID, m.DedupeKey, m.TicketID, id); err != nil {
+			return t.fail("record dedupe key", err)
+		}
+	}
+	if _, err := t.q.exec(`UPDATE tickets SET updated_at = ? WHERE id = ? AND updated_at < ?`,
+		m.CreatedAt.UnixNano(), m.TicketID, m.CreatedAt.UnixNano()); err != nil {
+		return t.fail("touch ticket", err)
+	}
+	m.ID = id
+	return nil
+}
+
+func (t *txn) addAttachment(messageID int64, position int, a ticket.Attachment) error {
+	sum := sha256.Sum256(a.Data)
+	key := hex.EncodeToString(sum[:])
+	data := a.Data
+	if data == nil {
+		data = []byte{} // NOT NULL: an empty attachment is an empty blob
+	}
+	if _, err := t.q.exec(`INSERT INTO blobs(sha256, size, data) VALUES (?, ?, ?) ON CONFLICT(sha256) DO NOTHING`,
+		key, len(data), data); err != nil {
+		return t.fail("store attachment", err)
+	}
+	if _, err := t.q.exec(`INSERT INTO message_attachments(message_id, position, filename, content_type,
+		content_id, inline, sha256) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		messageID, position, a.Filename, a.ContentType, a.ContentID, boolInt(a.Inline), key); err != nil {
+		return t.fail("store attachment", err)
+	}
+	return nil
+}
+
+// Quarantine stores q and sets q.ID; a pending item with the same mailbox
+// and non-empty dedupe key is kept as it is and its ID returned. Size
+// defaults to len(q.Raw), a zero CreatedAt to now.
+func (t *txn) Quarantine(q *ticket.QuarantineItem) error {
+	if err := t.writable("quarantine"); err != nil {
+		return err
+	}
+	if q.DedupeKey != "" {
+		var id int64
+		err := t.q.queryRow(`SELECT id FROM quarantine WHERE mailbox_id = ? AND dedupe_key = ?`,
+			q.MailboxID, q.DedupeKey).Scan(&id)
+		if err == nil {
+			q.ID = id
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return t.fail("quarantine", err)
+		}
+	}
+	if q.CreatedAt.IsZero() {
+		q.CreatedAt = time.Now().UTC()
+	}
+	if q.Size == 0 {
+		q.Size = int64(len(q.Raw))
+	}
+	raw := q.Raw
+	if raw == nil {
+		raw = []byte{}
+	}
+	res, err := t.q.exec(`INSERT INTO quarantine(mailbox_id, source, reason, retryable, dedupe_key,
+		message_id, sender, subject, size, created_at, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		q.MailboxID, string(q.Source), q.Reason, boolInt(q.Retryable), q.DedupeKey,
+		q.MessageID, q.Sender, q.Subject, q.Size, q.CreatedAt.UnixNano(), raw)
+	if err != nil {
+		return t.fail("quarantine", err)
+	}
+	if q.ID, err = res.LastInsertId(); err != nil {
+		return t.fail("quarantine", err)
+	}
+	t.quarantine = true
+	return nil
+}
+
+const quarantineColumns = `id, mailbox_id, source, reason, retryable, dedupe_key, message_id,
+	sender, subject, size, created_at`
+
+// scanQuarantine reads quarantineColumns, plus raw when withRaw.
+func scanQuarantine(r rowScanner, withRaw bool) (*ticket.QuarantineItem, error) {
+	var (
+		q       ticket.QuarantineItem
+		source  string
+		created sql.NullInt64
+	)
+	dest := []any{&q.ID, &q.MailboxID, &source, &q.Reason, &q.Retryable, &q.DedupeKey, &q.MessageID,
+		&q.Sender, &q.Subject, &q.Size, &created}
+	if withRaw {
+		dest = append(dest, &q.Raw)
+	}
+	if err := r.Scan(dest...); err != nil {
+		return nil, err
+	}
+	q.Source = ticket.Source(source)
+	q.CreatedAt = fromNanos(created)
+	if withRaw && q.Raw == nil {
+		q.Raw = []byte{}
+	}
+	return &q, nil
+}
+
+func (t *txn) QuarantineItem(id int64) (*ticket.QuarantineItem, error) {
+	q, err := scanQuarantine(t.q.queryRow(`SELECT `+quarantineColumns+`, raw FROM quarantine WHERE id = ?`, id), true)
+	if err != nil {
+		return nil, t.fail(fmt.Sprintf("quarantine item %d", id), err)
+	}
+	return q, nil
+}
+
+func (t *txn) DeleteQuarantine(id int64) error {
+	if err := t.writable("delete quarantine item"); err != nil {
+		return err
+	}
+	res, err := t.q.exec(`DELETE FROM quarantine WHERE id = ?`, id)
+	if err != nil {
+		return t.fail("delete quarantine item", err)
+	}
+	if err := t.affected(res, fmt.Sprintf("delete quarantine item %d", id)); err != nil {
+		return err
+	}
+	t.quarantine = true
+	return nil
+}
+
+func (t *txn) SetCursor(c ticket.Cursor) error {
+	if err := t.writable("set cursor"); err != nil {
+		return err
+	}
+	_, err := t.q.exec(`INSERT INTO imap_cursors(mailbox_id, uidvalidity, uid) VALUES (?, ?, ?)
+		ON CONFLICT(mailbox_id) DO UPDATE SET uidvalidity = excluded.uidvalidity, uid = excluded.uid`,
+		c.MailboxID, int64(c.UIDValidity), int64(c.UID))
+	return t.fail(fmt.Sprintf("set cursor of mailbox %d", c.MailboxID), err)
+}
