@@ -1,0 +1,269 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// maxNesting bounds how deep a JSON or XML request may nest. The request
+// is flat; anything deeper is an attack or a mistake.
+const maxNesting = 32
+
+// createRequest is a decoded CreateTicketFromMailData call.
+type createRequest struct {
+	MailboxID int64
+	PersonID  int64
+	Data      []byte // the raw RFC 822 mail
+}
+
+// decodeRequest decodes a CreateTicketFromMailData body of contentType
+// (JSON, XML, form or message/rfc822). Property names are matched
+// case-insensitively (SuperOffice clients send camelCase); MailboxId and
+// PersonId may also come from the query, which the body overrides.
+func decodeRequest(contentType string, query url.Values, body []byte) (createRequest, *apiError) {
+	var req createRequest
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil || contentType == "" {
+		return req, unsupported(contentType, err)
+	}
+	fields := map[string]string{}
+	for k, v := range query {
+		if len(v) > 0 {
+			fields[strings.ToLower(k)] = v[len(v)-1]
+		}
+	}
+	switch mt {
+	case "application/json", "text/json":
+		if e := textBody(params, body); e != nil {
+			return req, e
+		}
+		if e := decodeJSON(body, fields); e != nil {
+			return req, e
+		}
+	case "application/xml", "text/xml":
+		if e := textBody(params, body); e != nil {
+			return req, e
+		}
+		if e := decodeXML(body, fields); e != nil {
+			return req, e
+		}
+	case "application/x-www-form-urlencoded":
+		if e := textBody(params, body); e != nil {
+			return req, e
+		}
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			return req, badBody(err)
+		}
+		for k, v := range form {
+			if len(v) > 0 {
+				fields[strings.ToLower(k)] = v[len(v)-1]
+			}
+		}
+	case "message/rfc822":
+		// Mail is bytes, possibly 8-bit in any charset: no UTF-8 check.
+		fields["data"] = string(body)
+	default:
+		return req, unsupported(contentType, nil)
+	}
+
+	var e *apiError
+	if req.MailboxID, e = number(fields, "mailboxid", "MailboxId"); e != nil {
+		return req, e
+	}
+	if req.PersonID, e = number(fields, "personid", "PersonId"); e != nil {
+		return req, e
+	}
+	if req.MailboxID <= 0 {
+		return req, &apiError{status: http.StatusBadRequest, typ: typeArgument, msg: msgMissingMailbox}
+	}
+	if req.PersonID < 0 {
+		return req, &apiError{status: http.StatusBadRequest, typ: typeArgument, msg: msgBadNumber, args: []any{"PersonId"}}
+	}
+	if strings.TrimSpace(fields["data"]) == "" {
+		return req, &apiError{status: http.StatusBadRequest, typ: typeArgument, msg: msgMissingData}
+	}
+	req.Data = []byte(fields["data"])
+	return req, nil
+}
+
+func unsupported(contentType string, err error) *apiError {
+	return &apiError{status: http.StatusUnsupportedMediaType, typ: typeNotSupported, msg: msgMediaType, args: []any{contentType}, err: err}
+}
+
+func badBody(err error) *apiError {
+	return &apiError{status: http.StatusBadRequest, typ: typeArgument, msg: msgBadBody, args: []any{err.Error()}, err: err}
+}
+
+// textBody checks that a JSON, XML or form body is UTF-8: the only charset
+// these types take here (RFC 8259 §8.1).
+func textBody(params map[string]string, body []byte) *apiError {
+	if cs := strings.ToLower(params["charset"]); cs != "" && cs != "utf-8" && cs != "utf8" && cs != "us-ascii" {
+		return unsupported("charset="+cs, nil)
+	}
+	if !utf8.Valid(body) {
+		return &apiError{status: http.StatusBadRequest, typ: typeArgument, msg: msgBadUTF8}
+	}
+	return nil
+}
+
+// number reads an optional whole number field ("" or absent: 0).
+func number(fields map[string]string, key, name string) (int64, *apiError) {
+	v := strings.TrimSpace(fields[key])
+	if v == "" || v == "null" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, &apiError{status: http.StatusBadRequest, typ: typeArgument, msg: msgBadNumber, args: []any{name}, err: err}
+	}
+	return n, nil
+}
+
+// decodeJSON reads the top-level properties of a JSON object into fields,
+// lower-cased. Strings are taken as they are; numbers in their literal
+// form; nested values only count towards the nesting limit.
+func decodeJSON(body []byte, fields map[string]string) *apiError {
+	if jsonDepth(body) > maxNesting {
+		return &apiError{status: http.StatusBadRequest, typ: typeArgument, msg: msgTooDeep}
+	}
+	var obj map[string]json.RawMessage
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.UseNumber()
+	if err := d.Decode(&obj); err != nil {
+		return badBody(err)
+	}
+	if _, err := d.Token(); !errors.Is(err, io.EOF) {
+		return badBody(errors.New("data after the JSON object"))
+	}
+	if obj == nil {
+		return badBody(errors.New("the body must be a JSON object"))
+	}
+	for k, raw := range obj {
+		k = strings.ToLower(k)
+		switch k {
+		case "mailboxid", "personid", "data":
+		default:
+			continue // other properties are ignored, as SuperOffice does
+		}
+		var v any
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		if err := dec.Decode(&v); err != nil {
+			return badBody(err)
+		}
+		switch v := v.(type) {
+		case nil:
+			fields[k] = ""
+		case string:
+			fields[k] = v
+		case json.Number:
+			if k == "data" {
+				return badBody(errors.New("Data must be a string"))
+			}
+			fields[k] = v.String()
+		default:
+			return badBody(fmt.Errorf("property %s must be a string or a number", k))
+		}
+	}
+	return nil
+}
+
+// jsonDepth returns the deepest nesting of objects and arrays in b,
+// skipping strings.
+func jsonDepth(b []byte) int {
+	depth, deepest := 0, 0
+	inString, escaped := false, false
+	for _, c := range b {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+			deepest = max(deepest, depth)
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return deepest
+}
+
+// decodeXML reads the children of the root element into fields by
+// lower-cased local name. Document type declarations are refused, so no
+// entity is ever defined, let alone expanded (encoding/xml knows only the
+// five predefined entities and numeric references).
+func decodeXML(body []byte, fields map[string]string) *apiError {
+	d := xml.NewDecoder(bytes.NewReader(body))
+	d.Strict = true
+	depth := 0
+	var field string
+	var text strings.Builder
+	roots := 0
+	for {
+		tok, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return badBody(err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			depth++
+			if depth > maxNesting {
+				return &apiError{status: http.StatusBadRequest, typ: typeArgument, msg: msgTooDeep}
+			}
+			switch depth {
+			case 1:
+				if roots++; roots > 1 {
+					return badBody(errors.New("more than one root element"))
+				}
+			case 2:
+				field = strings.ToLower(t.Name.Local)
+				text.Reset()
+				for _, a := range t.Attr {
+					if a.Name.Local == "nil" && a.Value == "true" {
+						field = "" // xsi:nil: absent
+					}
+				}
+			}
+		case xml.EndElement:
+			if depth == 2 && field != "" {
+				switch field {
+				case "mailboxid", "personid", "data":
+					fields[field] = text.String()
+				}
+			}
+			depth--
+		case xml.CharData:
+			if depth == 2 && field != "" {
+				text.Write(t)
+			}
+		case xml.Directive:
+			return badBody(errors.New("document type declarations are not allowed"))
+		}
+	}
+	if roots == 0 {
+		return badBody(errors.New("no root element"))
+	}
+	return nil
+}
