@@ -167,7 +167,12 @@ func (s *Service) doImport(ctx context.Context, req ImportRequest, o importOpts)
 		return setCursor(tx, req.Cursor)
 	})
 	if err != nil {
-		return nil, err
+		if req.Source == SourceHTTP || !quarantinable(ctx, err) {
+			return nil, err
+		}
+		// A mail the core cannot store must not block its IMAP mailbox or
+		// be lost: it waits in the quarantine for a fix and a retry.
+		return s.quarantine(ctx, log, req, o, m, "import failed: "+err.Error(), true)
 	}
 	res.Automatic = in.automatic
 	log.Debug("mail imported", "outcome", string(res.Outcome), "ticket", res.Info.TicketID, "automatic", in.automatic)
@@ -327,4 +332,16 @@ func setCursor(tx Tx, c *Cursor) error {
 		return fmt.Errorf("set cursor: %w", err)
 	}
 	return nil
+}
+
+// quarantinable reports whether a failed import should be quarantined
+// rather than retried: not when the store is unavailable or the caller
+// gave up (then nothing is acknowledged and the mail comes again), and not
+// for the caller's own mistakes.
+func quarantinable(ctx context.Context, err error) bool {
+	return ctx.Err() == nil &&
+		!errors.Is(err, ErrUnavailable) &&
+		!errors.Is(err, ErrUnknownPerson) &&
+		!errors.Is(err, context.Canceled) &&
+		!errors.Is(err, context.DeadlineExceeded)
 }
