@@ -1,0 +1,117 @@
+package ticket
+
+import (
+	"bytes"
+	"strings"
+)
+
+// decodeTransfer undoes a Content-Transfer-Encoding (RFC 2045 §6). Unknown
+// encodings and identity encodings return b itself (no copy).
+func decodeTransfer(cte string, b []byte) []byte {
+	switch strings.ToLower(strings.TrimSpace(cte)) {
+	case "base64":
+		return decodeBase64Lenient(b)
+	case "quoted-printable":
+		return decodeQP(b)
+	case "x-uuencode", "x-uue", "uuencode", "x-uu":
+		if blocks, _ := extractUUBlocks(b); len(blocks) > 0 {
+			return blocks[0].data
+		}
+	}
+	return b
+}
+
+// decodeBase64Lenient decodes base64 ignoring every byte outside the
+// alphabet (line breaks, spaces, garbage). Padding inside the data (several
+// base64 blobs glued together) restarts the quantum; a trailing partial
+// quantum yields the bytes it completes.
+func decodeBase64Lenient(b []byte) []byte {
+	out := make([]byte, 0, len(b)*3/4+3)
+	var acc uint32
+	n := 0
+	for _, c := range b {
+		var v byte
+		switch {
+		case 'A' <= c && c <= 'Z':
+			v = c - 'A'
+		case 'a' <= c && c <= 'z':
+			v = c - 'a' + 26
+		case '0' <= c && c <= '9':
+			v = c - '0' + 52
+		case c == '+' || c == '-':
+			v = 62
+		case c == '/' || c == '_':
+			v = 63
+		case c == '=':
+			out = flushQuantum(out, acc, n)
+			acc, n = 0, 0
+			continue
+		default:
+			continue
+		}
+		acc = acc<<6 | uint32(v)
+		n++
+		if n == 4 {
+			out = append(out, byte(acc>>16), byte(acc>>8), byte(acc))
+			acc, n = 0, 0
+		}
+	}
+	return flushQuantum(out, acc, n)
+}
+
+func flushQuantum(out []byte, acc uint32, n int) []byte {
+	switch n {
+	case 2:
+		out = append(out, byte(acc>>4))
+	case 3:
+		out = append(out, byte(acc>>10), byte(acc>>2))
+	}
+	return out
+}
+
+// decodeQP decodes quoted-printable (RFC 2045 §6.7) leniently: "=XX" with
+// hex digits in either case becomes a byte, "=" at a line end is a soft
+// break, any other "=" is kept literally, trailing blanks on a line are
+// dropped, bare LF line ends are kept as they are.
+func decodeQP(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for len(b) > 0 {
+		line := b
+		var eol []byte
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+			eol = []byte{'\n'}
+			if len(line) > 0 && line[len(line)-1] == '\r' {
+				line = line[:len(line)-1]
+				eol = []byte{'\r', '\n'}
+			}
+		} else {
+			b = nil
+		}
+		for len(line) > 0 && (line[len(line)-1] == ' ' || line[len(line)-1] == '\t') {
+			line = line[:len(line)-1]
+		}
+		soft := false
+		for i := 0; i < len(line); i++ {
+			c := line[i]
+			if c != '=' {
+				out = append(out, c)
+				continue
+			}
+			if i == len(line)-1 {
+				soft = true
+				break
+			}
+			if i+2 < len(line) && isHex(line[i+1]) && isHex(line[i+2]) {
+				out = append(out, unhex(line[i+1])<<4|unhex(line[i+2]))
+				i += 2
+				continue
+			}
+			out = append(out, c)
+		}
+		if !soft {
+			out = append(out, eol...)
+		}
+	}
+	return out
+}

@@ -1,0 +1,270 @@
+package ticket
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+)
+
+// entity is one MIME entity's interpreted header.
+type entity struct {
+	ctype       string // lower case "type/subtype"
+	params      map[string]string
+	cte         string
+	disposition string // lower case, "" when absent
+	filename    string // raw (unsanitized) name from the header
+	contentID   string
+	description string
+}
+
+func (p *parser) readEntity(fl fieldList, parentType string) entity {
+	var e entity
+	ct := fl.get("Content-Type")
+	e.ctype, e.params = parseMediaValue(string(ct), p.hint)
+	if e.ctype == "" || !strings.Contains(e.ctype, "/") {
+		// RFC 2045 §5.2 default; RFC 2046 §5.1.5 digest default.
+		switch {
+		case parentType == "multipart/digest":
+			e.ctype = "message/rfc822"
+		case e.ctype == "text" || e.ctype == "":
+			e.ctype = "text/plain"
+		default:
+			e.ctype = "application/octet-stream"
+		}
+	}
+	e.cte = strings.ToLower(strings.TrimSpace(string(fl.get("Content-Transfer-Encoding"))))
+	disp, dparams := parseMediaValue(string(fl.get("Content-Disposition")), p.hint)
+	e.disposition = disp
+	e.filename = dparams["filename"]
+	if e.filename == "" {
+		e.filename = e.params["name"]
+	}
+	if e.filename == "" {
+		e.filename = dparams["name"]
+	}
+	if ids := parseMsgIDs(fl.get("Content-Id")); len(ids) > 0 {
+		e.contentID = ids[0]
+	}
+	e.description = decodeText(fl.get("Content-Description"), p.hint)
+	return e
+}
+
+// walk interprets one entity: fl is its header, body its raw body.
+func (p *parser) walk(fl fieldList, body []byte, depth int, parentType string) error {
+	p.parts++
+	if p.parts > p.lim.maxParts {
+		return fmt.Errorf("more than %d MIME parts", p.lim.maxParts)
+	}
+	if depth > p.lim.maxDepth {
+		return fmt.Errorf("MIME nesting deeper than %d", p.lim.maxDepth)
+	}
+	e := p.readEntity(fl, parentType)
+	if strings.HasPrefix(e.ctype, "multipart/") {
+		boundary := e.params["boundary"]
+		parts := splitMultipart(body, boundary, p.lim.maxParts-p.parts+1)
+		if len(parts) == 0 {
+			// QUIRK: a multipart without (matching) boundary: read the
+			// body as text so nothing is lost.
+			return p.leaf(entity{ctype: "text/plain", params: map[string]string{}, cte: e.cte}, body, parentType)
+		}
+		for _, part := range parts {
+			hdr, b := splitHeader(part)
+			fields, err := parseFields(hdr, &p.lim)
+			if err != nil {
+				return err
+			}
+			if err := p.walk(fields, b, depth+1, e.ctype); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return p.leaf(e, body, parentType)
+}
+
+// splitMultipart returns the body parts of a multipart body (RFC 2046
+// §5.1.1), at most max of them. Lenient: bare LF, trailing garbage after a
+// delimiter, a missing close delimiter (the last part runs to the end).
+// The parts alias body.
+func splitMultipart(body []byte, boundary string, max int) [][]byte {
+	if boundary == "" || max <= 0 {
+		return nil
+	}
+	delim := []byte("--" + boundary)
+	var parts [][]byte
+	start := -1 // start of the current part's content
+	pos := 0
+	for pos < len(body) {
+		i := bytes.Index(body[pos:], delim)
+		if i < 0 {
+			break
+		}
+		i += pos
+		after := i + len(delim)
+		if i > 0 && body[i-1] != '\n' || !delimEnd(body, after) {
+			pos = after
+			continue
+		}
+		closing := after+1 < len(body) && body[after] == '-' && body[after+1] == '-'
+		if start >= 0 {
+			end := i
+			if end > 0 && body[end-1] == '\n' {
+				end--
+				if end > start && body[end-1] == '\r' {
+					end--
+				}
+			}
+			if end < start {
+				end = start
+			}
+			parts = append(parts, body[start:end])
+			if len(parts) >= max {
+				return parts
+			}
+		}
+		if closing {
+			return parts
+		}
+		nl := bytes.IndexByte(body[after:], '\n')
+		if nl < 0 {
+			return parts
+		}
+		start = after + nl + 1
+		pos = start
+	}
+	if start >= 0 && start < len(body) && len(bytes.TrimSpace(body[start:])) > 0 {
+		parts = append(parts, body[start:])
+	}
+	return parts
+}
+
+// delimEnd reports whether a delimiter may end at body[i]: end of line,
+// end of data, blanks or "--".
+func delimEnd(body []byte, i int) bool {
+	if i >= len(body) {
+		return true
+	}
+	switch body[i] {
+	case '\r', '\n', ' ', '\t':
+		return true
+	case '-':
+		return i+1 < len(body) && body[i+1] == '-'
+	}
+	return false
+}
+
+// leaf handles a non-multipart entity.
+func (p *parser) leaf(e entity, body []byte, parentType string) error {
+	isAttachment := e.disposition == "attachment" || e.filename != ""
+	switch {
+	case e.ctype == "application/ms-tnef" || e.ctype == "application/vnd.ms-tnef" ||
+		strings.EqualFold(e.filename, "winmail.dat"):
+		data := decodeTransfer(e.cte, body)
+		if atts, err := readTNEF(data, p.lim.maxParts-p.parts); err == nil && len(atts) > 0 {
+			p.parts += len(atts)
+			for _, a := range atts {
+				p.addAttachment(a.name, a.mimeType, a.contentID, false, a.data)
+			}
+			return nil
+		}
+		p.addAttachment(e.filename, e.ctype, e.contentID, false, data)
+	case e.ctype == "message/rfc822" || e.ctype == "message/global":
+		data := decodeTransfer(e.cte, body)
+		name := e.filename
+		if name == "" {
+			name = innerSubject(data, &p.lim)
+		}
+		if name == "" {
+			name = "forwarded"
+		}
+		if !strings.HasSuffix(strings.ToLower(name), ".eml") {
+			name += ".eml"
+		}
+		p.addAttachment(name, e.ctype, e.contentID, false, data)
+	case (e.ctype == "text/plain" || e.ctype == "text/html") && !isAttachment:
+		data := decodeTransfer(e.cte, body)
+		text := decodeCharset(e.params["charset"], data)
+		if e.ctype == "text/html" {
+			if p.htmlRaw == "" {
+				p.htmlRaw = text
+				return nil
+			}
+			p.addAttachment("", e.ctype, e.contentID, false, data)
+			return nil
+		}
+		if parentType == "multipart/alternative" && len(p.textParts) > 0 {
+			return nil // an alternative rendering of text already taken
+		}
+		text = normalizeNewlines(text)
+		if strings.Contains(text, "begin ") {
+			var blocks []uuBlock
+			blocks, text = extractUUBlocks([]byte(text))
+			for _, b := range blocks {
+				p.parts++
+				if p.parts > p.lim.maxParts {
+					return fmt.Errorf("more than %d MIME parts", p.lim.maxParts)
+				}
+				p.addAttachment(b.name, "", "", false, b.data)
+			}
+		}
+		p.textParts = append(p.textParts, text)
+	default:
+		data := decodeTransfer(e.cte, body)
+		inline := e.disposition == "inline" ||
+			(e.disposition == "" && e.contentID != "" && parentType == "multipart/related")
+		if e.filename == "" && e.description != "" && !strings.HasPrefix(e.ctype, "text/") {
+			e.filename = e.description
+		}
+		p.addAttachment(e.filename, e.ctype, e.contentID, inline, data)
+	}
+	return nil
+}
+
+// addAttachment appends an attachment with a sanitized, never empty name.
+func (p *parser) addAttachment(name, ctype, cid string, inline bool, data []byte) {
+	if ctype == "" {
+		ctype = contentTypeByName(name)
+	}
+	name = sanitizeFilename(name)
+	if name == "" {
+		p.nameless++
+		name = fmt.Sprintf("attachment-%d%s", p.nameless, extensionFor(ctype))
+	}
+	p.m.Attachments = append(p.m.Attachments, Attachment{
+		Filename:    name,
+		ContentType: ctype,
+		ContentID:   cid,
+		Inline:      inline,
+		Data:        data,
+	})
+}
+
+// innerSubject returns the decoded Subject of an embedded message.
+func innerSubject(msg []byte, lim *limits) string {
+	hdr, _ := splitHeader(stripMboxLine(msg))
+	fields, err := parseFields(hdr, lim)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(decodeText(fieldList(fields).get("Subject"), ""))
+}
+
+// finish derives the bodies once every part has been seen.
+func (p *parser) finish() {
+	p.m.TextBody = strings.Join(p.textParts, "\n")
+	if p.htmlRaw != "" {
+		p.m.HTMLBody = sanitizeHTML(p.htmlRaw)
+		if strings.TrimSpace(p.m.TextBody) == "" {
+			p.m.TextBody = htmlToText(p.htmlRaw)
+		}
+	}
+}
+
+// normalizeNewlines turns CRLF and lone CR into LF.
+func normalizeNewlines(s string) string {
+	if !strings.Contains(s, "\r") {
+		return s
+	}
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	return strings.ReplaceAll(s, "\r", "\n")
+}
