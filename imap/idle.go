@@ -13,8 +13,9 @@ var errClosed = errors.New("connection closed while waiting")
 
 // wait blocks until new mail may be there: in IDLE (RFC 9051 §6.3.13) until
 // an EXISTS arrives or IdleRestart passes, or for PollInterval when IDLE is
-// not offered. It also returns when the worker is stopped.
-func (w *worker) wait(s *session) error {
+// not offered. It also returns when the worker is stopped. timedOut reports
+// that the full interval passed without news.
+func (w *worker) wait(s *session) (timedOut bool, err error) {
 	if !s.idle {
 		return w.waitFor(s, w.cfg.PollInterval)
 	}
@@ -23,29 +24,30 @@ func (w *worker) wait(s *session) error {
 		idle, err = s.c.Idle()
 		return err
 	}); err != nil {
-		return err
+		return false, err
 	}
-	waitErr := w.waitFor(s, w.cfg.IdleRestart)
+	timedOut, waitErr := w.waitFor(s, w.cfg.IdleRestart)
 	// DONE and its tagged OK are one step: a server that stalls here is
 	// caught like any other.
-	err := s.step("idle done", w.cfg.CommandTimeout, func() error {
+	err = s.step("idle done", w.cfg.CommandTimeout, func() error {
 		if err := idle.Close(); err != nil {
 			return err
 		}
 		return idle.Wait()
 	})
 	if waitErr != nil {
-		return waitErr
+		return false, waitErr
 	}
-	return err
+	return timedOut, err
 }
 
 // waitFor waits d or until new mail, a stop or a closed connection.
-func (w *worker) waitFor(s *session, d time.Duration) error {
+func (w *worker) waitFor(s *session, d time.Duration) (timedOut bool, err error) {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
+		return true, nil
 	case <-s.newMail:
 		// Keep the signal for pass, which drains it before searching.
 		select {
@@ -54,7 +56,7 @@ func (w *worker) waitFor(s *session, d time.Duration) error {
 		}
 	case <-w.soft.Done():
 	case <-s.c.Closed():
-		return errClosed
+		return false, errClosed
 	}
-	return nil
+	return false, nil
 }

@@ -138,11 +138,21 @@ func (w *worker) session() (progressed bool, err error) {
 		if w.soft.Err() != nil {
 			return progressed, nil
 		}
-		if err := w.wait(s); err != nil {
+		timedOut, err := w.wait(s)
+		if err != nil {
 			return progressed, err
 		}
 		if w.soft.Err() != nil {
 			return progressed, nil
+		}
+		if timedOut {
+			// A quiet interval: SELECT again instead of NOOP, so that a
+			// folder deleted and re-created under us (new UIDVALIDITY) is
+			// noticed even by servers that do not say so.
+			if err := w.selectFolder(s); err != nil {
+				return progressed, err
+			}
+			fresh = true
 		}
 	}
 }

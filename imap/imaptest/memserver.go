@@ -2,6 +2,7 @@ package imaptest
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -26,6 +27,14 @@ type MemOptions struct {
 	// XOAuth2, when set, enables AUTHENTICATE XOAUTH2 and decides whether
 	// an access token is valid for username.
 	XOAuth2 func(username, token string) bool
+	// HideCaps removes capabilities from what the server advertises, e.g.
+	// IDLE, which imapserver always offers. The filter rewrites capability
+	// lists on the wire, so it is for tests only.
+	HideCaps []imap.Cap
+	// TLSConfig, when set, enables STARTTLS, or implicit TLS on the
+	// listener with ImplicitTLS.
+	TLSConfig   *tls.Config
+	ImplicitTLS bool
 }
 
 // MemServer is a running in-process IMAP server on 127.0.0.1.
@@ -68,12 +77,19 @@ func StartMemServer(t testing.TB, opts *MemOptions) *MemServer {
 			return base, nil, nil
 		},
 		Caps:         caps,
+		TLSConfig:    opts.TLSConfig,
 		InsecureAuth: true,
 		Logger:       discardLogger{},
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("imaptest: listen: %v", err)
+	}
+	if len(opts.HideCaps) > 0 {
+		ln = &hideCapsListener{ln, opts.HideCaps}
+	}
+	if opts.ImplicitTLS && opts.TLSConfig != nil {
+		ln = tls.NewListener(ln, opts.TLSConfig)
 	}
 	s.Addr = ln.Addr().String()
 	host, port, _ := net.SplitHostPort(s.Addr)
@@ -222,4 +238,47 @@ func (x *xoauth2Server) Next(resp []byte) ([]byte, bool, error) {
 	}
 	x.sess.UserSession = imapmemserver.NewUserSession(u)
 	return nil, true, nil
+}
+
+// hideCapsListener strips capabilities from CAPABILITY lists the server
+// writes (untagged responses and [CAPABILITY …] codes).
+type hideCapsListener struct {
+	net.Listener
+	caps []imap.Cap
+}
+
+func (l *hideCapsListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &hideCapsConn{c, l.caps}, nil
+}
+
+type hideCapsConn struct {
+	net.Conn
+	caps []imap.Cap
+}
+
+func (c *hideCapsConn) Write(b []byte) (int, error) {
+	if !bytes.Contains(b, []byte("CAPABILITY ")) {
+		return c.Conn.Write(b)
+	}
+	out := b
+	for _, line := range bytes.SplitAfter(b, []byte("\r\n")) {
+		if !bytes.Contains(line, []byte("CAPABILITY ")) {
+			continue
+		}
+		filtered := line
+		for _, capa := range c.caps {
+			for _, end := range []string{" ", "]", "\r"} {
+				filtered = bytes.ReplaceAll(filtered, []byte(" "+string(capa)+end), []byte(end))
+			}
+		}
+		out = bytes.Replace(out, line, filtered, 1)
+	}
+	if _, err := c.Conn.Write(out); err != nil {
+		return 0, err
+	}
+	return len(b), nil
 }

@@ -1,0 +1,352 @@
+package imap
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/postdesk/postdesk/imap/imaptest"
+)
+
+// rev1 is a server without MOVE and UIDPLUS (and, with noIdle, IDLE).
+var rev1 = imap.CapSet{imap.CapIMAP4rev1: {}}
+
+// noIdle hides the IDLE that imapserver always offers.
+var noIdle = []imap.Cap{imap.CapIdle}
+
+func TestIdlePickup(t *testing.T) {
+	t.Parallel()
+	srv := startMem(t, nil)
+	if err := srv.Append("u", "INBOX", mail(1, "before start")); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, newSink(t), nil)
+	h.set(memConfig(1, srv.Host, srv.Port)) // PollInterval 1h: only IDLE can wake it
+	waitFor(t, h.sink, 5*time.Second, "first message", func() bool { return h.sink.count(1) == 1 })
+	waitFor(t, h.sink, 5*time.Second, "connected", func() bool { return h.status(1).Connected })
+
+	start := time.Now()
+	if err := srv.Append("u", "INBOX", mail(2, "while idling")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, h.sink, 5*time.Second, "message appended while idling", func() bool { return h.sink.count(1) == 2 })
+	t.Logf("IDLE pick-up latency (memserver): %v", time.Since(start))
+	waitFor(t, h.sink, 5*time.Second, "both flagged \\Seen", func() bool { return countSeen(list(t, srv.Addr, "INBOX")) == 2 })
+	h.sink.assertOnce(t)
+
+	st := h.status(1)
+	if st.LastSuccess.IsZero() || st.LastError != "" || st.Backlog != 0 || st.Name != "mb1" {
+		t.Errorf("Status = %+v", st)
+	}
+	if v := h.metric("postdesk_imap_connected", "1"); v != 1 {
+		t.Errorf("connected = %v", v)
+	}
+	if v := h.metric("postdesk_imap_polls_total", "1", "ok"); v < 2 {
+		t.Errorf("polls ok = %v, want >= 2", v)
+	}
+	if v := h.metric("postdesk_imap_polls_total", "1", "error"); v != 0 {
+		t.Errorf("polls error = %v, want a zero series", v)
+	}
+	if v := h.metric("postdesk_imap_fetched_bytes_total", "1"); v < float64(len(mail(1, "before start"))) {
+		t.Errorf("fetched bytes = %v", v)
+	}
+	if strings.Contains(h.log.String(), "p-secret") {
+		t.Error("the password appears in the log")
+	}
+}
+
+func TestPollFallback(t *testing.T) {
+	t.Parallel()
+	srv := startMem(t, &imaptest.MemOptions{Caps: rev1, HideCaps: noIdle})
+	h := newHarness(t, newSink(t), nil)
+	cfg := memConfig(1, srv.Host, srv.Port)
+	cfg.PollInterval = 50 * time.Millisecond
+	h.set(cfg)
+	waitFor(t, h.sink, 5*time.Second, "a first poll", func() bool { return !h.status(1).LastSuccess.IsZero() })
+	for i := range 3 {
+		if err := srv.Append("u", "INBOX", mail(i, "polled")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, h.sink, 5*time.Second, "3 polled messages", func() bool { return h.sink.count(1) == 3 })
+	waitFor(t, h.sink, 5*time.Second, "3 flagged \\Seen", func() bool { return countSeen(list(t, srv.Addr, "INBOX")) == 3 })
+	h.sink.assertOnce(t)
+}
+
+func TestAfterImportActions(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		caps   imap.CapSet
+		action string
+		check  func(t *testing.T, inbox, archive []imaptest.MessageInfo)
+	}{
+		{"seen", nil, "seen", func(t *testing.T, inbox, archive []imaptest.MessageInfo) {
+			if len(inbox) != 4 || countSeen(inbox) != 4 || len(archive) != 0 {
+				t.Errorf("inbox %d (%d seen), archive %d", len(inbox), countSeen(inbox), len(archive))
+			}
+		}},
+		{"move", nil, "move:Archive", func(t *testing.T, inbox, archive []imaptest.MessageInfo) {
+			if len(inbox) != 0 || len(archive) != 4 {
+				t.Errorf("inbox %d, archive %d", len(inbox), len(archive))
+			}
+		}},
+		{"move-copy-fallback", rev1, "move:Archive", func(t *testing.T, inbox, archive []imaptest.MessageInfo) {
+			if len(inbox) != 0 || len(archive) != 4 {
+				t.Errorf("inbox %d, archive %d", len(inbox), len(archive))
+			}
+		}},
+		{"move-create-folder", nil, "move:Done/2026", func(t *testing.T, inbox, archive []imaptest.MessageInfo) {
+			if len(inbox) != 0 {
+				t.Errorf("inbox %d", len(inbox))
+			}
+		}},
+		{"delete-uidplus", nil, "delete", func(t *testing.T, inbox, archive []imaptest.MessageInfo) {
+			if len(inbox) != 0 || len(archive) != 0 {
+				t.Errorf("inbox %d, archive %d", len(inbox), len(archive))
+			}
+		}},
+		{"delete-expunge", rev1, "delete", func(t *testing.T, inbox, archive []imaptest.MessageInfo) {
+			if len(inbox) != 0 || len(archive) != 0 {
+				t.Errorf("inbox %d, archive %d", len(inbox), len(archive))
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := startMem(t, &imaptest.MemOptions{Caps: tc.caps, HideCaps: noIdle})
+			for i := range 4 {
+				if err := srv.Append("u", "INBOX", mail(i, tc.name)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			h := newHarness(t, newSink(t), nil)
+			cfg := memConfig(1, srv.Host, srv.Port)
+			cfg.AfterImport = tc.action
+			cfg.BatchSize = 3 // two batches
+			cfg.PollInterval = 50 * time.Millisecond
+			h.set(cfg)
+			waitFor(t, h.sink, 5*time.Second, "4 messages", func() bool { return h.sink.count(1) == 4 })
+			// The acknowledgement follows the commit; wait for the pass to end.
+			waitFor(t, h.sink, 5*time.Second, "a clean pass", func() bool {
+				return h.metric("postdesk_imap_polls_total", "1", "ok") >= 1
+			})
+			tc.check(t, list(t, srv.Addr, "INBOX"), list(t, srv.Addr, "Archive"))
+			if tc.action == "move:Done/2026" {
+				if n := len(list(t, srv.Addr, "Done/2026")); n != 4 {
+					t.Errorf("created folder holds %d messages", n)
+				}
+			}
+			h.sink.assertOnce(t)
+		})
+	}
+}
+
+func TestUIDValidityChange(t *testing.T) {
+	t.Parallel()
+	srv := startMem(t, nil)
+	for i := range 2 {
+		if err := srv.Append("u", "INBOX", mail(i, "first life")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := newHarness(t, newSink(t), nil)
+	cfg := memConfig(1, srv.Host, srv.Port)
+	cfg.IdleRestart = 100 * time.Millisecond // a quiet interval re-selects
+	h.set(cfg)
+	waitFor(t, h.sink, 5*time.Second, "2 messages", func() bool { return h.sink.count(1) == 2 })
+	before, _ := h.sink.Cursor(t.Context(), 1)
+
+	if err := srv.Recreate("u", "INBOX"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := srv.Append("u", "INBOX", mail(10+i, "second life")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, h.sink, 5*time.Second, "3 messages under the new UIDVALIDITY", func() bool { return h.sink.count(1) == 5 })
+	after, _ := h.sink.Cursor(t.Context(), 1)
+	if after.UIDValidity == before.UIDValidity || after.UID != 3 {
+		t.Errorf("cursor %+v → %+v, want a new UIDVALIDITY at UID 3", before, after)
+	}
+	// The new folder's UIDs restart at 1: all of them were delivered.
+	for uid := uint32(1); uid <= 3; uid++ {
+		if _, ok := h.sink.msgs[key{1, after.UIDValidity, uid}]; !ok {
+			t.Errorf("uid %d of the new folder not delivered", uid)
+		}
+	}
+	h.sink.assertOnce(t)
+}
+
+func TestQuarantine(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, action, folder   string
+		wantInbox, wantQuarant int
+		wantInboxSeen          int
+	}{
+		{"to-folder", "delete", "Quarantine", 0, 1, 0},
+		{"delete-becomes-seen", "delete", "", 1, 0, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := startMem(t, nil)
+			sink := newSink(t)
+			sink.quar = func(m Message) bool { return bytes.Contains(m.Raw, []byte("Subject: bad")) }
+			for i, subj := range []string{"good", "bad", "good"} {
+				if err := srv.Append("u", "INBOX", mail(i, subj)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			h := newHarness(t, sink, nil)
+			cfg := memConfig(1, srv.Host, srv.Port)
+			cfg.AfterImport = tc.action
+			cfg.QuarantineFolder = tc.folder
+			h.set(cfg)
+			waitFor(t, sink, 5*time.Second, "3 messages and a clean pass", func() bool {
+				return sink.count(1) == 3 && h.metric("postdesk_imap_polls_total", "1", "ok") >= 1
+			})
+			inbox, quarantine := list(t, srv.Addr, "INBOX"), list(t, srv.Addr, "Quarantine")
+			if len(inbox) != tc.wantInbox || len(quarantine) != tc.wantQuarant || countSeen(inbox) != tc.wantInboxSeen {
+				t.Errorf("inbox %d (%d seen), quarantine %d; want %d (%d), %d",
+					len(inbox), countSeen(inbox), len(quarantine), tc.wantInbox, tc.wantInboxSeen, tc.wantQuarant)
+			}
+			if len(quarantine) == 1 && quarantine[0].MessageID != "msg1@example.com" {
+				t.Errorf("quarantined %q", quarantine[0].MessageID)
+			}
+		})
+	}
+}
+
+func TestDeliverErrorRetried(t *testing.T) {
+	t.Parallel()
+	srv := startMem(t, nil)
+	sink := newSink(t)
+	h := newHarness(t, sink, nil)
+	h.set(memConfig(1, srv.Host, srv.Port))
+	waitFor(t, sink, 5*time.Second, "connected", func() bool { return h.status(1).Connected })
+	sink.setFailing(true)
+	if err := srv.Append("u", "INBOX", mail(1, "store down")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, sink, 5*time.Second, "2 failed deliveries", func() bool {
+		sink.mu.Lock()
+		defer sink.mu.Unlock()
+		return sink.errs >= 2
+	})
+	if msgs := list(t, srv.Addr, "INBOX"); len(msgs) != 1 || msgs[0].Seen() {
+		t.Fatalf("message acknowledged although nothing was committed: %+v", msgs)
+	}
+	if st := h.status(1); !strings.Contains(st.LastError, "store unavailable") || st.Backlog != 1 {
+		t.Errorf("Status while failing = %+v", st)
+	}
+	if v := h.metric("postdesk_imap_polls_total", "1", "error"); v < 1 {
+		t.Errorf("polls error = %v", v)
+	}
+	sink.setFailing(false)
+	waitFor(t, sink, 5*time.Second, "delivery after recovery", func() bool { return sink.count(1) == 1 })
+	waitFor(t, sink, 5*time.Second, "\\Seen after commit", func() bool { return countSeen(list(t, srv.Addr, "INBOX")) == 1 })
+	sink.assertOnce(t)
+	if v := h.metric("postdesk_imap_reconnects_total", "1"); v != 0 {
+		t.Errorf("a store failure reconnected %v times; the connection should be kept", v)
+	}
+}
+
+func TestOversize(t *testing.T) {
+	t.Parallel()
+	srv := startMem(t, nil)
+	big := append(mail(1, "huge"), bytes.Repeat([]byte("0123456789abcdef\r\n"), 1000)...)
+	if err := srv.Append("u", "INBOX", big); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Append("u", "INBOX", mail(2, "small")); err != nil {
+		t.Fatal(err)
+	}
+	sink := newSink(t)
+	h := newHarness(t, sink, nil)
+	cfg := memConfig(1, srv.Host, srv.Port)
+	cfg.MaxSize = 4096
+	h.set(cfg)
+	waitFor(t, sink, 5*time.Second, "2 messages", func() bool { return sink.count(1) == 2 })
+	var over, small Message
+	for _, m := range sink.messages(1) {
+		if m.UID == 1 {
+			over = m
+		} else {
+			small = m
+		}
+	}
+	if !over.Oversize || over.Size != int64(len(big)) || !bytes.Contains(over.Raw, []byte("Subject: huge")) ||
+		bytes.Contains(over.Raw, []byte("0123456789")) {
+		t.Errorf("oversize message: Oversize=%v Size=%d Raw=%q", over.Oversize, over.Size, over.Raw)
+	}
+	if small.Oversize || !bytes.Equal(small.Raw, mail(2, "small")) {
+		t.Errorf("small message: %+v", small)
+	}
+	waitFor(t, sink, 5*time.Second, "the small one \\Seen", func() bool {
+		msgs := list(t, srv.Addr, "INBOX")
+		return len(msgs) == 2 && msgs[1].Seen()
+	})
+	if msgs := list(t, srv.Addr, "INBOX"); msgs[0].Seen() {
+		t.Error("oversize message touched on the server")
+	}
+	if c, _ := sink.Cursor(t.Context(), 1); c.UID != 2 {
+		t.Errorf("cursor %+v, want past the oversize message", c)
+	}
+}
+
+func TestAuthFailureIsolated(t *testing.T) {
+	t.Parallel()
+	srv := startMem(t, nil)
+	sink := newSink(t)
+	h := newHarness(t, sink, nil)
+	good := memConfig(1, srv.Host, srv.Port)
+	bad := memConfig(2, srv.Host, srv.Port)
+	bad.Password = "wrong-secret"
+	bad.Auth = AuthPlain
+	refused := memConfig(3, "127.0.0.1", 1) // nothing listens on port 1
+	h.set(good, bad, refused)
+	for i := range 5 {
+		if err := srv.Append("u", "INBOX", mail(i, "keeps importing")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, sink, 5*time.Second, "5 messages in the healthy mailbox", func() bool { return sink.count(1) == 5 })
+	waitFor(t, sink, 5*time.Second, "repeated auth failures", func() bool {
+		return h.metric("postdesk_imap_auth_failures_total", "2") >= 3
+	})
+	st := h.status(2)
+	if st.Connected || !strings.Contains(st.LastError, "authentication failed") {
+		t.Errorf("bad mailbox Status = %+v", st)
+	}
+	if v := h.metric("postdesk_imap_reconnects_total", "2"); v < 2 {
+		t.Errorf("reconnects = %v", v)
+	}
+	if v := h.metric("postdesk_imap_polls_total", "3", "error"); v < 1 {
+		t.Errorf("refused mailbox polls error = %v", v)
+	}
+	if v := h.metric("postdesk_imap_auth_failures_total", "3"); v != 0 {
+		t.Errorf("a refused connection counted as auth failure: %v", v)
+	}
+	if sink.count(2)+sink.count(3) != 0 {
+		t.Error("broken mailboxes delivered")
+	}
+	if strings.Contains(h.log.String(), "wrong-secret") || strings.Contains(h.log.String(), "p-secret") {
+		t.Error("a password appears in the log")
+	}
+}
+
+func TestBackoffGrowsAndCaps(t *testing.T) {
+	t.Parallel()
+	for n := 1; n <= 20; n++ {
+		d := backoff(n, time.Second, time.Minute)
+		want := time.Second << min(n-1, 6)
+		want = min(want, time.Minute)
+		if d < want/2 || d > want {
+			t.Errorf("backoff(%d) = %v, want in [%v, %v]", n, d, want/2, want)
+		}
+	}
+}
