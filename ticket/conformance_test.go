@@ -198,9 +198,12 @@ func TestConformanceZammad(t *testing.T) {
 		}
 		have := map[string]bool{}
 		for _, a := range m.Attachments {
+			// Zammad stores textual parts with LF line ends (and text
+			// converted to UTF-8); Attachment.Data is byte-exact.
 			have[md5hex(a.Data)] = true
+			have[md5hex([]byte(strings.ReplaceAll(string(a.Data), "\r\n", "\n")))] = true
 			if strings.HasPrefix(a.ContentType, "text/") {
-				have[md5hex([]byte(decodeCharset("", a.Data)))] = true
+				have[md5hex([]byte(normalizeNewlines(decodeCharset("", a.Data))))] = true
 			}
 		}
 		for _, a := range exp.Attachments {
@@ -213,11 +216,11 @@ func TestConformanceZammad(t *testing.T) {
 	sb.report(t, map[string]int{
 		"subject":           106,
 		"from_email":        104,
-		"from_display_name": 0,
-		"to":                0,
-		"cc":                0,
-		"reply-to":          0,
-		"attachment_md5":    0,
+		"from_display_name": 102, // 4 misses are Zammad's mistakes (mail046, mail065, mail076, mail087)
+		"to":                106,
+		"cc":                3,
+		"reply-to":          12,
+		"attachment_md5":    62,
 	})
 }
 

@@ -97,6 +97,9 @@ func (p *parser) parseMessage(raw []byte) (*Mail, error) {
 func headerCharsetHint(fl fieldList, body []byte) string {
 	_, params := parseMediaValue(string(fl.get("Content-Type")), "")
 	cs := normalizeCharset(params["charset"])
+	if isUTF7(cs) {
+		return "utf-7"
+	}
 	if cs == "" || lookupCharset(cs) == nil {
 		b := bytes.ToLower(body[:min(len(body), 64<<10)])
 		for len(b) > 0 {

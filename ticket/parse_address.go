@@ -11,7 +11,7 @@ import (
 // ("undisclosed-recipients:;") yields its members. Elements that hold
 // neither an address nor a name are dropped.
 func parseAddressList(v []byte, hint string) []Address {
-	s := decode8bit(v, hint)
+	s := string(v) // raw bytes: encoded words may hold 8-bit bytes of their own charset
 	var out []Address
 	for _, el := range splitTopLevel(s) {
 		// Group: "name: a, b;" — the members follow the colon.
@@ -142,8 +142,9 @@ func cleanEmail(s string) string {
 	if len(s) > 7 && strings.EqualFold(s[:7], "mailto:") {
 		s = s[7:]
 	}
-	// Quoted local part: "john doe"@example.com keeps its quotes.
-	return strings.TrimSpace(s)
+	// 8-bit addresses (RFC 6532) are UTF-8; anything else is read as
+	// windows-1252 rather than kept as invalid UTF-8.
+	return strings.TrimSpace(decode8bit([]byte(s), ""))
 }
 
 func isAtom(s string) bool {

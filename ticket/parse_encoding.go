@@ -17,46 +17,84 @@ func decodeTransfer(cte string, b []byte) []byte {
 		if blocks, _ := extractUUBlocks(b); len(blocks) > 0 {
 			return blocks[0].data
 		}
+		// QUIRK: encoded lines without "begin"/"end" (zammad
+		// mail078-content_transfer_encoding_x_uuencode).
+		var data []byte
+		for len(b) > 0 {
+			var l []byte
+			l, b = cutLine(b)
+			if !decodeUULine(&data, bytes.TrimRight(l, "\r")) {
+				break
+			}
+		}
+		return data
 	}
 	return b
 }
 
-// decodeBase64Lenient decodes base64 ignoring every byte outside the
-// alphabet (line breaks, spaces, garbage). Padding inside the data (several
-// base64 blobs glued together) restarts the quantum; a trailing partial
-// quantum yields the bytes it completes.
+// decodeBase64Lenient decodes base64 (RFC 2045 §6.8) keeping what decodes:
+// bytes outside the alphabet are ignored, but a line where they make up a
+// tenth or more of the characters is skipped whole as garbage (QUIRK:
+// mime4j multi-frag.msg has "XXXXXX--boundary--" and an epilogue after
+// the data). Padding inside the data (several base64 blobs glued
+// together) restarts the quantum; a trailing partial quantum yields the
+// bytes it completes.
 func decodeBase64Lenient(b []byte) []byte {
 	out := make([]byte, 0, len(b)*3/4+3)
 	var acc uint32
 	n := 0
-	for _, c := range b {
-		var v byte
-		switch {
-		case 'A' <= c && c <= 'Z':
-			v = c - 'A'
-		case 'a' <= c && c <= 'z':
-			v = c - 'a' + 26
-		case '0' <= c && c <= '9':
-			v = c - '0' + 52
-		case c == '+' || c == '-':
-			v = 62
-		case c == '/' || c == '_':
-			v = 63
-		case c == '=':
-			out = flushQuantum(out, acc, n)
-			acc, n = 0, 0
-			continue
-		default:
+	for len(b) > 0 {
+		var line []byte
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			line, b = b, nil
+		}
+		line = bytes.TrimSpace(line)
+		bad := 0
+		for _, c := range line {
+			if b64Value(c) < 0 && c != '=' {
+				bad++
+			}
+		}
+		if bad > 0 && bad*10 >= len(line) {
 			continue
 		}
-		acc = acc<<6 | uint32(v)
-		n++
-		if n == 4 {
-			out = append(out, byte(acc>>16), byte(acc>>8), byte(acc))
-			acc, n = 0, 0
+		for _, c := range line {
+			if c == '=' {
+				out = flushQuantum(out, acc, n)
+				acc, n = 0, 0
+				continue
+			}
+			v := b64Value(c)
+			if v < 0 {
+				continue
+			}
+			acc = acc<<6 | uint32(v)
+			n++
+			if n == 4 {
+				out = append(out, byte(acc>>16), byte(acc>>8), byte(acc))
+				acc, n = 0, 0
+			}
 		}
 	}
 	return flushQuantum(out, acc, n)
+}
+
+func b64Value(c byte) int {
+	switch {
+	case 'A' <= c && c <= 'Z':
+		return int(c - 'A')
+	case 'a' <= c && c <= 'z':
+		return int(c-'a') + 26
+	case '0' <= c && c <= '9':
+		return int(c-'0') + 52
+	case c == '+':
+		return 62
+	case c == '/':
+		return 63
+	}
+	return -1
 }
 
 func flushQuantum(out []byte, acc uint32, n int) []byte {

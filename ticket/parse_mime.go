@@ -3,6 +3,7 @@ package ticket
 import (
 	"bytes"
 	"fmt"
+	"path"
 	"strings"
 )
 
@@ -189,6 +190,7 @@ func (p *parser) leaf(e entity, body []byte, parentType string) error {
 				p.htmlRaw = text
 				return nil
 			}
+
 			p.addAttachment("", e.ctype, e.contentID, false, data)
 			return nil
 		}
@@ -213,7 +215,12 @@ func (p *parser) leaf(e entity, body []byte, parentType string) error {
 		inline := e.disposition == "inline" ||
 			(e.disposition == "" && e.contentID != "" && parentType == "multipart/related")
 		if e.filename == "" && e.description != "" && !strings.HasPrefix(e.ctype, "text/") {
+			// QUIRK: DSN parts are named by their description only
+			// ("Delivery report", zammad mail033).
 			e.filename = e.description
+			if path.Ext(e.filename) == "" {
+				e.filename += extensionFor(e.ctype)
+			}
 		}
 		p.addAttachment(e.filename, e.ctype, e.contentID, inline, data)
 	}

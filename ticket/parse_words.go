@@ -135,6 +135,11 @@ func decodeQWord(b []byte) []byte {
 
 // decode8bit converts raw header bytes to UTF-8.
 func decode8bit(b []byte, hint string) string {
+	if hint == "utf-7" && bytes.IndexByte(b, '+') >= 0 {
+		// QUIRK: a message in UTF-7 writes its headers in UTF-7 too
+		// (hunnysoft m1011).
+		return decodeUTF7(b)
+	}
 	if bytes.IndexByte(b, 0x1b) >= 0 {
 		// QUIRK: Japanese mailers send raw ISO-2022-JP (7-bit escape
 		// sequences) in headers (zammad mail091, mail098).
