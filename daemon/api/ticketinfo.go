@@ -123,7 +123,11 @@ func parseSelect(q string) map[string]bool {
 func (a *API) infoDocument(r *http.Request, info ticket.TicketInfo) infoDoc {
 	rs := state(r)
 	sel := parseSelect(r.URL.Query().Get("$select"))
-	pick := func(name string) bool { return sel == nil || sel[strings.ToLower(name)] }
+	pick := func(name string) bool {
+		// "category/id" selects CategoryName: a path's first segment names
+		// the field with or without its "Name" suffix.
+		return sel == nil || sel[strings.ToLower(name)] || sel[strings.ToLower(strings.TrimSuffix(name, "Name"))]
+	}
 	str := func(name, v string) *string {
 		if !pick(name) {
 			return nil

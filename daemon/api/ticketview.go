@@ -24,6 +24,7 @@ type ticketDoc struct {
 	CategoryName string       `json:"CategoryName"`
 	PriorityName string       `json:"PriorityName"`
 	OwnerName    string       `json:"OwnerName"`
+	PersonId     int64        `json:"PersonId"`
 	PersonName   string       `json:"PersonName"`
 	PersonEmail  string       `json:"PersonEmail"`
 	ContactName  string       `json:"ContactName"`
@@ -117,7 +118,7 @@ func (a *API) getTicket(w http.ResponseWriter, r *http.Request) {
 		Messages: []messageDoc{},
 	}
 	if d.Person != nil {
-		doc.PersonName, doc.PersonEmail = d.Person.Name, d.Person.Email
+		doc.PersonId, doc.PersonName, doc.PersonEmail = d.Person.ID, d.Person.Name, d.Person.Email
 	}
 	if d.Company != nil {
 		doc.ContactName = d.Company.Name
