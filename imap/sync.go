@@ -284,8 +284,16 @@ func (w *worker) fetchBodies(s *session, uids []imap.UID, header bool) (map[imap
 						continue // skipped unread by msg.Next
 					}
 					b, err := io.ReadAll(io.LimitReader(progress{it.Literal, s.wd, w.cfg.CommandTimeout}, limit+1))
+					if err == nil && int64(len(b)) < it.Literal.Size() {
+						// The connection ended inside the literal: imapclient
+						// reports a clean EOF, which must not pass as a message.
+						err = io.ErrUnexpectedEOF
+					}
 					if err != nil {
-						cmd.Close()
+						// Neither the literal nor the command may be touched
+						// again (imapclient would read the dead stream
+						// concurrently): drop the connection.
+						s.conn.Close()
 						return fmt.Errorf("read literal: %w", err)
 					}
 					if int64(len(b)) > limit {

@@ -74,8 +74,8 @@ func (p *Proxy) serve() {
 		p.conns[pc] = struct{}{}
 		p.accepted++
 		p.mu.Unlock()
-		go p.pipe(pc, pc.client, pc.server, false)
-		go p.pipe(pc, pc.server, pc.client, true)
+		go p.pipe(pc, pc.client, pc.server, true) // server → client
+		go p.pipe(pc, pc.server, pc.client, false)
 	}
 }
 

@@ -1,0 +1,104 @@
+package imap
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/postdesk/postdesk/imap/imaptest"
+)
+
+// bulky returns a message of about n bytes.
+func bulky(i, n int) []byte {
+	return append(mail(i, fmt.Sprintf("bulky %d", i)), bytes.Repeat([]byte("abcdefghijklmnopqrstuvwxyz0123456789\r\n"), n/38)...)
+}
+
+func TestConnectionCutMidFetch(t *testing.T) {
+	t.Parallel()
+	srv := startMem(t, nil)
+	const n = 30
+	for i := range n {
+		if err := srv.Append("u", "INBOX", bulky(i, 40<<10)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	proxy := imaptest.StartProxy(t, srv.Addr)
+	proxy.CutAfter(500 << 10) // inside the body FETCH of the first batch
+	sink := newSink(t)
+	h := newHarness(t, sink, nil)
+	cfg := memConfig(1, proxy.Host, proxy.Port)
+	cfg.BatchSize = 20
+	h.set(cfg)
+	waitFor(t, sink, 10*time.Second, "all messages", func() bool { return sink.count(1) == n })
+	waitFor(t, sink, 5*time.Second, "all \\Seen", func() bool { return countSeen(list(t, srv.Addr, "INBOX")) == n })
+	sink.assertOnce(t)
+	if proxy.Cuts() != 1 || proxy.Accepted() < 2 {
+		t.Errorf("proxy cut %d connections, accepted %d", proxy.Cuts(), proxy.Accepted())
+	}
+	if v := h.metric("postdesk_imap_reconnects_total", "1"); v < 1 {
+		t.Errorf("reconnects = %v", v)
+	}
+	for _, m := range sink.messages(1) {
+		if !bytes.Equal(m.Raw, bulky(int(m.UID)-1, 40<<10)) {
+			t.Errorf("uid %d delivered damaged (%d bytes)", m.UID, len(m.Raw))
+		}
+	}
+}
+
+func TestStalledServer(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		hide bool
+	}{{"poll", true}, {"idle", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			opts := &imaptest.MemOptions{}
+			if tc.hide {
+				opts.HideCaps = noIdle
+			}
+			srv := startMem(t, opts)
+			proxy := imaptest.StartProxy(t, srv.Addr)
+			sink := newSink(t)
+			h := newHarness(t, sink, nil)
+			cfg := memConfig(1, proxy.Host, proxy.Port)
+			cfg.PollInterval = 100 * time.Millisecond
+			cfg.IdleRestart = 300 * time.Millisecond
+			cfg.CommandTimeout = 500 * time.Millisecond
+			h.set(cfg)
+			waitFor(t, sink, 5*time.Second, "a first pass", func() bool { return !h.status(1).LastSuccess.IsZero() })
+
+			proxy.Stall() // the open connection goes silent, new ones work
+			if err := srv.Append("u", "INBOX", mail(1, "after the stall")); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, sink, 10*time.Second, "delivery over a new connection", func() bool { return sink.count(1) == 1 })
+			if proxy.Accepted() < 2 {
+				t.Errorf("accepted %d connections: the worker did not reconnect", proxy.Accepted())
+			}
+			if v := h.metric("postdesk_imap_reconnects_total", "1"); v < 1 {
+				t.Errorf("reconnects = %v", v)
+			}
+			waitFor(t, sink, 5*time.Second, "\\Seen", func() bool { return countSeen(list(t, srv.Addr, "INBOX")) == 1 })
+			sink.assertOnce(t)
+		})
+	}
+}
+
+func TestPanicRecovered(t *testing.T) {
+	t.Parallel()
+	srv := startMem(t, nil)
+	if err := srv.Append("u", "INBOX", mail(1, "panics once")); err != nil {
+		t.Fatal(err)
+	}
+	sink := newSink(t)
+	sink.panicOne = true
+	h := newHarness(t, sink, nil)
+	h.set(memConfig(1, srv.Host, srv.Port))
+	waitFor(t, sink, 5*time.Second, "delivery after the panic", func() bool { return sink.count(1) == 1 })
+	if v := h.metric("postdesk_panics_total"); v != 1 {
+		t.Errorf("postdesk_panics_total = %v, want 1", v)
+	}
+	sink.assertOnce(t)
+}
