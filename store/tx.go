@@ -79,9 +79,24 @@ func boolInt(b bool) int {
 // lower is the address normalisation used for every e-mail comparison.
 func lower(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
+// Queries of the import path (TestImportPathUsesIndexes checks their plans).
+const (
+	qLookupDedupe       = `SELECT ticket_id FROM dedupe WHERE mailbox_id = ? AND dedupe_key = ?`
+	qTicketByMessageID  = `SELECT ticket_id FROM messages WHERE message_id = ? AND message_id != '' ORDER BY id LIMIT 1`
+	qNewTicketsBySender = `SELECT count(*) FROM tickets WHERE sender = ? AND created_at >= ?`
+	qOpenTickets        = `SELECT open FROM owner_open_tickets WHERE owner = ?`
+	qPersonByEmail      = `SELECT ` + personColumns + ` FROM persons WHERE email_lower = ?`
+	qTicket             = `SELECT ` + ticketColumns + ` FROM tickets WHERE id = ?`
+	qIsParticipant      = `SELECT
+		EXISTS (SELECT 1 FROM tickets WHERE id = ?1 AND sender = ?2)
+		OR EXISTS (SELECT 1 FROM messages WHERE ticket_id = ?1 AND from_lower = ?2)
+		OR EXISTS (SELECT 1 FROM tickets tk JOIN persons p ON p.id = tk.person_id
+			WHERE tk.id = ?1 AND p.email_lower = ?2)`
+)
+
 func (t *txn) LookupDedupe(mailboxID int64, key string) (int64, error) {
 	var id int64
-	err := t.q.queryRow(`SELECT ticket_id FROM dedupe WHERE mailbox_id = ? AND dedupe_key = ?`, mailboxID, key).Scan(&id)
+	err := t.q.queryRow(qLookupDedupe, mailboxID, key).Scan(&id)
 	return id, t.fail("lookup dedupe key", err)
 }
 
@@ -91,7 +106,7 @@ func (t *txn) TicketByMessageID(ids []string) (int64, error) {
 			continue
 		}
 		var id int64
-		err := t.q.queryRow(`SELECT ticket_id FROM messages WHERE message_id = ? ORDER BY id LIMIT 1`, mid).Scan(&id)
+		err := t.q.queryRow(qTicketByMessageID, mid).Scan(&id)
 		if err == nil {
 			return id, nil
 		}
@@ -124,7 +139,7 @@ func scanTicket(r rowScanner) (*ticket.Ticket, error) {
 }
 
 func (t *txn) Ticket(id int64) (*ticket.Ticket, error) {
-	tk, err := scanTicket(t.q.queryRow(`SELECT `+ticketColumns+` FROM tickets WHERE id = ?`, id))
+	tk, err := scanTicket(t.q.queryRow(qTicket, id))
 	if err != nil {
 		return nil, t.fail(fmt.Sprintf("ticket %d", id), err)
 	}
@@ -196,11 +211,7 @@ func (t *txn) IsParticipant(ticketID int64, email string) (bool, error) {
 		return false, nil
 	}
 	var ok bool
-	err := t.q.queryRow(`SELECT
-		EXISTS (SELECT 1 FROM tickets WHERE id = ?1 AND sender = ?2)
-		OR EXISTS (SELECT 1 FROM messages WHERE ticket_id = ?1 AND from_lower = ?2)
-		OR EXISTS (SELECT 1 FROM tickets tk JOIN persons p ON p.id = tk.person_id
-			WHERE tk.id = ?1 AND p.email_lower = ?2)`, ticketID, e).Scan(&ok)
+	err := t.q.queryRow(qIsParticipant, ticketID, e).Scan(&ok)
 	return ok, t.fail("is participant", err)
 }
 
@@ -219,7 +230,7 @@ func scanPerson(r rowScanner) (*ticket.Person, error) {
 }
 
 func (t *txn) PersonByEmail(email string) (*ticket.Person, error) {
-	p, err := scanPerson(t.q.queryRow(`SELECT `+personColumns+` FROM persons WHERE email_lower = ?`, lower(email)))
+	p, err := scanPerson(t.q.queryRow(qPersonByEmail, lower(email)))
 	if err != nil {
 		return nil, t.fail("person by email", err)
 	}
@@ -289,7 +300,7 @@ func (t *txn) EnsureCompany(name, domain string) (*ticket.Company, error) {
 
 func (t *txn) NewTicketsBySender(email string, since time.Time) (int, error) {
 	var n int
-	err := t.q.queryRow(`SELECT count(*) FROM tickets WHERE sender = ? AND created_at >= ?`,
+	err := t.q.queryRow(qNewTicketsBySender,
 		lower(email), since.UnixNano()).Scan(&n)
 	return n, t.fail("count new tickets by sender", err)
 }
@@ -303,7 +314,7 @@ func (t *txn) OpenTickets(owners []string) (map[string]int, error) {
 			continue
 		}
 		var n int
-		err := t.q.queryRow(`SELECT open FROM owner_open_tickets WHERE owner = ?`, o).Scan(&n)
+		err := t.q.queryRow(qOpenTickets, o).Scan(&n)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return nil, t.fail("count open tickets", err)
 		}

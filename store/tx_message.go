@@ -30,6 +30,8 @@ func fromJSON(s string, v any) error {
 	return json.Unmarshal([]byte(s), v)
 }
 
+const qTouchTicket = `UPDATE tickets SET updated_at = ? WHERE id = ? AND updated_at < ?`
+
 // AddMessage stores m, its attachments (content-addressed: equal bytes are
 // kept once) and, when m.DedupeKey is set, the dedupe ledger entry; it sets
 // m.ID and moves the ticket's UpdatedAt forward. A dedupe key already in
@@ -83,7 +85,7 @@ func (t *txn) AddMessage(m *ticket.Message) error {
 			return t.fail("record dedupe key", err)
 		}
 	}
-	if _, err := t.q.exec(`UPDATE tickets SET updated_at = ? WHERE id = ? AND updated_at < ?`,
+	if _, err := t.q.exec(qTouchTicket,
 		m.CreatedAt.UnixNano(), m.TicketID, m.CreatedAt.UnixNano()); err != nil {
 		return t.fail("touch ticket", err)
 	}
@@ -110,6 +112,8 @@ func (t *txn) addAttachment(messageID int64, position int, a ticket.Attachment) 
 	return nil
 }
 
+const qQuarantineByKey = `SELECT id FROM quarantine WHERE mailbox_id = ? AND dedupe_key = ? AND dedupe_key != ''`
+
 // Quarantine stores q and sets q.ID; a pending item with the same mailbox
 // and non-empty dedupe key is kept as it is and its ID returned. Size
 // defaults to len(q.Raw), a zero CreatedAt to now.
@@ -119,7 +123,7 @@ func (t *txn) Quarantine(q *ticket.QuarantineItem) error {
 	}
 	if q.DedupeKey != "" {
 		var id int64
-		err := t.q.queryRow(`SELECT id FROM quarantine WHERE mailbox_id = ? AND dedupe_key = ?`,
+		err := t.q.queryRow(qQuarantineByKey,
 			q.MailboxID, q.DedupeKey).Scan(&id)
 		if err == nil {
 			q.ID = id
