@@ -186,7 +186,7 @@ func (im *IMAP) validate(key string) []error {
 		if im.Username == "" {
 			bad("username", "must not be empty")
 		}
-		if im.Password == "" {
+		if im.Password == "" && im.PasswordFile == "" { // a bad file is reported already
 			bad("password", "set password or password_file")
 		}
 		if im.OAuth != nil {
@@ -245,7 +245,7 @@ func (o *OAuth) validate(key string) []error {
 	if o.ClientID == "" {
 		bad("client_id", "must not be empty")
 	}
-	if o.RefreshToken == "" {
+	if o.RefreshToken == "" && o.RefreshTokenFile == "" { // a bad file is reported already
 		bad("refresh_token", "set refresh_token or refresh_token_file")
 	}
 	return errs
