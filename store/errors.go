@@ -14,8 +14,9 @@ var (
 	// ErrDuplicate: a unique key already exists (a replayed dedupe key, a
 	// second person with the same address).
 	ErrDuplicate = errors.New("duplicate")
-	// ErrClosed: the Store was closed.
-	ErrClosed = errors.New("store closed")
+	// ErrClosed: the Store was closed. It wraps ticket.ErrUnavailable: a
+	// request that arrives during shutdown should be retried later.
+	ErrClosed = fmt.Errorf("store closed: %w", ticket.ErrUnavailable)
 	// ErrReadOnly: a write was attempted inside View.
 	ErrReadOnly = errors.New("write in a read-only transaction")
 )

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/postdesk/postdesk/ticket"
 )
@@ -129,10 +130,13 @@ func (s *Store) ticketChunk(ctx context.Context, mailboxID, after int64, n int) 
 	if len(chunk) == 0 {
 		return nil, nil
 	}
-	// The chunk's tickets lie in [first, last]; with a mailbox filter other
-	// tickets may lie between them, whose messages are skipped.
+	// One index seek per ticket, however sparse a mailbox's tickets are.
+	ids := make([]any, len(chunk))
+	for i, ts := range chunk {
+		ids[i] = ts.ID
+	}
 	rows, err = tx.QueryContext(ctx, `SELECT ticket_id, message_id FROM messages
-		WHERE ticket_id BETWEEN ? AND ? ORDER BY ticket_id, id`, chunk[0].ID, chunk[len(chunk)-1].ID)
+		WHERE ticket_id IN (?`+strings.Repeat(", ?", len(ids)-1)+`) ORDER BY ticket_id, id`, ids...)
 	if err != nil {
 		return nil, classify(err)
 	}

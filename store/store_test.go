@@ -22,8 +22,9 @@ func TestMigrationsIdempotentOnReopen(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
-	if err := s.Update(context.Background(), func(ticket.Tx) error { return nil }); !errors.Is(err, ErrClosed) {
-		t.Errorf("Update after Close = %v, want ErrClosed", err)
+	if err := s.Update(context.Background(), func(ticket.Tx) error { return nil }); !errors.Is(err, ErrClosed) ||
+		!errors.Is(err, ticket.ErrUnavailable) {
+		t.Errorf("Update after Close = %v, want ErrClosed (ErrUnavailable)", err)
 	}
 	ms, err := migrations()
 	if err != nil || len(ms) == 0 || ms[0].version != 1 {
