@@ -303,3 +303,48 @@ func TestConcurrentUpdatesAndReads(t *testing.T) {
 		t.Errorf("blobs = %d, want 1 (one content, deduplicated)", got)
 	}
 }
+
+func TestCloseFinishesQueuedUpdates(t *testing.T) {
+	s, _, path := testStore(t, Options{})
+	waitQueued, release := holdCommitter(t, s)
+	errs := make(chan error, 3)
+	for i := range 3 {
+		go func() { errs <- s.Update(context.Background(), addTicket(fmt.Sprintf("q%d@example.com", i))) }()
+	}
+	waitQueued(3)
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s.mu.RLock()
+		c := s.closed
+		s.mu.RUnlock()
+		if c {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Close did not start")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := s.Update(context.Background(), addTicket("late@example.com")); !errors.Is(err, ErrClosed) {
+		t.Errorf("Update during Close = %v, want ErrClosed", err)
+	}
+	release()
+	if err := <-closed; err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Errorf("queued Update: %v", err)
+		}
+	}
+	s2, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if got := countRows(t, s2.rdb, `SELECT count(*) FROM tickets`); got != 3 {
+		t.Errorf("tickets after Close and reopen = %d, want 3", got)
+	}
+}
