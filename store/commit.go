@@ -20,10 +20,16 @@ type request struct {
 
 // Update runs fn in a write transaction and returns after it is durably
 // committed (or rolled back). Concurrent Updates share a commit, each fn in
-// its own savepoint; an error or panic in fn undoes only fn's writes. When
-// ctx is done before fn runs, Update returns ctx.Err() and writes nothing;
-// once fn has run, Update waits for the commit regardless of ctx, so its
-// answer is always the truth. fn must not call Update or retain tx.
+// its own savepoint; an error or panic in fn undoes only fn's writes and is
+// returned to that caller alone. Should the shared transaction fail (BEGIN,
+// COMMIT, a fault that makes SQLite roll back), every caller whose fn
+// succeeded gets that error, wrapping ticket.ErrUnavailable when the store
+// is at fault, and nothing of the batch is written.
+//
+// When ctx is done before fn runs, Update returns ctx.Err() and writes
+// nothing; once fn has run, Update waits for the commit regardless of ctx,
+// so its answer is always the truth. fn runs on the committer goroutine: it
+// must not call Update, block for long or retain tx.
 func (s *Store) Update(ctx context.Context, fn func(ticket.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -193,7 +199,7 @@ func (s *Store) runBatch(batch []*request) ([]error, bool) {
 		if w.autocommit() {
 			// SQLite rolled the whole transaction back (I/O error, full
 			// disk): the writes of earlier requests are gone too.
-			return abort("transaction lost", err)
+			return abort("transaction lost", fmt.Errorf("%w: %w", ticket.ErrUnavailable, err))
 		}
 		if _, rerr := q.exec("ROLLBACK TO fn"); rerr != nil {
 			return abort("rollback to savepoint", rerr)
