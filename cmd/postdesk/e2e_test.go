@@ -176,25 +176,8 @@ func startServe(t *testing.T, configPath, listen string) *daemonProc {
 			t.Logf("daemon log:\n%s", p.logs.String())
 		}
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(p.base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return p
-			}
-		}
-		select {
-		case err := <-p.done:
-			t.Fatalf("daemon exited: %v\n%s", err, p.logs.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("daemon not healthy after 30s\n%s", p.logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitHealthy(t, p.base, p.done, p.logs)
+	return p
 }
 
 // stop sends SIGTERM and waits for a clean exit.
@@ -481,5 +464,58 @@ func TestE2EDemo(t *testing.T) {
 	r := pd(t, nil, "demo", "--once", "--listen", freePort(t))
 	if r.code != 0 || !strings.Contains(r.stdout, "all 5 sample mails imported") || !strings.Contains(r.stdout, "(2 messages") {
 		t.Fatalf("demo: %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestE2EServeOnEmbeddedDefaults(t *testing.T) {
+	dir := t.TempDir()
+	listen := freePort(t)
+	cmd := exec.Command(postdeskBin(t), "serve")
+	cmd.Dir = dir
+	cmd.Env = append(cleanEnv(), "POSTDESK_HTTP_LISTEN="+listen)
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		if err := <-done; err != nil {
+			t.Errorf("exit: %v\n%s", err, logs.String())
+		}
+	}()
+	waitHealthy(t, "http://"+listen, done, logs)
+	if _, err := os.Stat(filepath.Join(dir, "postdesk.db")); err != nil {
+		t.Fatalf("no postdesk.db in the working directory: %v", err)
+	}
+	// Mailbox 1 exists: an unauthenticated import is refused with 401, not 404.
+	resp, _ := do(t, "POST", "http://"+listen+"/api/v1/Agents/CustomerService/CreateTicketFromMailData?MailboxId=1", "message/rfc822", []byte(sampleMail))
+	if resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") == "" {
+		t.Fatalf("unauthenticated import: %d %v", resp.StatusCode, resp.Header)
+	}
+}
+
+func waitHealthy(t *testing.T, base string, done chan error, logs *syncBuffer) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if resp, err := http.Get(base + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		select {
+		case err := <-done:
+			done <- err
+			t.Fatalf("daemon exited: %v\n%s", err, logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not healthy after 30s\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
