@@ -173,7 +173,8 @@ func (p *parser) leaf(e entity, body []byte, parentType string) error {
 		data := decodeTransfer(e.cte, body)
 		name := e.filename
 		if name == "" {
-			name = innerSubject(data, &p.lim)
+			// A subject is no path: its slashes must not cut it short.
+			name = strings.NewReplacer("/", "_", "\\", "_").Replace(innerSubject(data, &p.lim))
 		}
 		if name == "" {
 			name = "forwarded"
