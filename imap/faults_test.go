@@ -56,7 +56,7 @@ func TestStalledServer(t *testing.T) {
 			t.Parallel()
 			opts := &imaptest.MemOptions{}
 			if tc.hide {
-				opts.HideCaps = noIdle
+				opts.Caps, opts.HideCaps = rev1, noIdle
 			}
 			srv := startMem(t, opts)
 			proxy := imaptest.StartProxy(t, srv.Addr)

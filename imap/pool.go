@@ -46,7 +46,8 @@ type Pool struct {
 	log     *slog.Logger
 	metrics *metrics
 
-	mu      sync.Mutex
+	setMu   sync.Mutex // serialises Set and Stop
+	mu      sync.Mutex // guards workers and stopped; never held while waiting
 	workers map[int64]*worker
 	stopped bool
 }
@@ -100,29 +101,41 @@ func (p *Pool) Set(cfgs []Config) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.stopped {
-		return errors.New("imap: pool stopped")
-	}
+	p.setMu.Lock()
+	defer p.setMu.Unlock()
 	want := make(map[int64]Config, len(cfgs))
 	for _, c := range cfgs {
 		want[c.MailboxID] = c.withDefaults()
 	}
+	p.mu.Lock()
+	if p.stopped {
+		p.mu.Unlock()
+		return errors.New("imap: pool stopped")
+	}
 	var old []*worker
+	var removed []int64
 	for id, w := range p.workers {
 		if c, ok := want[id]; !ok || !reflect.DeepEqual(c, w.cfg) {
 			old = append(old, w)
 			delete(p.workers, id)
 			if !ok {
-				defer p.metrics.forget(id)
+				removed = append(removed, id)
 			}
 		}
 	}
+	p.mu.Unlock()
+
 	// The old worker of a mailbox must be gone before its successor runs.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	stopWorkers(ctx, old)
+	if err := stopWorkers(ctx, old); err != nil {
+		p.log.Warn("imap reload: in-flight deliveries abandoned", "err", err)
+	}
+	for _, id := range removed {
+		p.metrics.forget(id)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	for id, c := range want {
 		if _, ok := p.workers[id]; !ok {
 			p.workers[id] = p.start(c)
@@ -184,15 +197,20 @@ func stopWorkers(ctx context.Context, ws []*worker) error {
 // Stop stops every worker (see stopWorkers) and makes the pool unusable.
 // It is idempotent.
 func (p *Pool) Stop(ctx context.Context) error {
+	p.setMu.Lock()
+	defer p.setMu.Unlock()
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.stopped = true
 	ws := make([]*worker, 0, len(p.workers))
 	for _, w := range p.workers {
 		ws = append(ws, w)
 	}
+	p.mu.Unlock()
+	err := stopWorkers(ctx, ws)
+	p.mu.Lock()
 	p.workers = make(map[int64]*worker)
-	return stopWorkers(ctx, ws)
+	p.mu.Unlock()
+	return err
 }
 
 // Status returns a snapshot of every worker, ordered by mailbox id.

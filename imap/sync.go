@@ -37,6 +37,8 @@ func (w *worker) selectFolder(s *session) error {
 		return err
 	}
 	s.uidValidity = sel.UIDValidity
+	w.log.Debug("imap folder selected", "folder", w.cfg.Folder, "uidvalidity", sel.UIDValidity,
+		"messages", sel.NumMessages, "idle", s.idle, "move", s.move, "uidplus", s.uidPlus)
 	return nil
 }
 

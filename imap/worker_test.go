@@ -43,9 +43,9 @@ func TestIdlePickup(t *testing.T) {
 	if v := h.metric("postdesk_imap_connected", "1"); v != 1 {
 		t.Errorf("connected = %v", v)
 	}
-	if v := h.metric("postdesk_imap_polls_total", "1", "ok"); v < 2 {
-		t.Errorf("polls ok = %v, want >= 2", v)
-	}
+	waitFor(t, h.sink, 5*time.Second, "two clean passes", func() bool {
+		return h.metric("postdesk_imap_polls_total", "1", "ok") >= 2
+	})
 	if v := h.metric("postdesk_imap_polls_total", "1", "error"); v != 0 {
 		t.Errorf("polls error = %v, want a zero series", v)
 	}
@@ -73,6 +73,9 @@ func TestPollFallback(t *testing.T) {
 	waitFor(t, h.sink, 5*time.Second, "3 polled messages", func() bool { return h.sink.count(1) == 3 })
 	waitFor(t, h.sink, 5*time.Second, "3 flagged \\Seen", func() bool { return countSeen(list(t, srv.Addr, "INBOX")) == 3 })
 	h.sink.assertOnce(t)
+	if !strings.Contains(h.log.String(), "idle=false") {
+		t.Error("the worker did not fall back to polling")
+	}
 }
 
 func TestAfterImportActions(t *testing.T) {
@@ -116,7 +119,11 @@ func TestAfterImportActions(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := startMem(t, &imaptest.MemOptions{Caps: tc.caps, HideCaps: noIdle})
+			opts := &imaptest.MemOptions{Caps: tc.caps}
+			if tc.caps != nil {
+				opts.HideCaps = noIdle // the fallback server has no IDLE either
+			}
+			srv := startMem(t, opts)
 			for i := range 4 {
 				if err := srv.Append("u", "INBOX", mail(i, tc.name)); err != nil {
 					t.Fatal(err)

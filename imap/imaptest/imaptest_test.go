@@ -3,6 +3,9 @@ package imaptest
 import (
 	"fmt"
 	"testing"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 )
 
 func testMail(i int) []byte {
@@ -72,5 +75,25 @@ func TestDovecot(t *testing.T) {
 	}
 	if n, err := d.Count("Archive"); err != nil || n != 0 {
 		t.Fatalf("Count Archive = %d, %v", n, err)
+	}
+}
+
+func TestMemServerHideCaps(t *testing.T) {
+	s := StartMemServer(t, &MemOptions{Caps: imap.CapSet{imap.CapIMAP4rev1: {}}, HideCaps: []imap.Cap{imap.CapIdle}})
+	s.AddUser("u", "p")
+	c, err := imapclient.DialInsecure(s.Addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login("u", "p").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	caps, err := c.Capability().Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if caps.Has(imap.CapIdle) || !caps.Has(imap.CapIMAP4rev1) {
+		t.Fatalf("caps = %v, want IMAP4rev1 without IDLE", caps)
 	}
 }

@@ -28,8 +28,9 @@ type MemOptions struct {
 	// an access token is valid for username.
 	XOAuth2 func(username, token string) bool
 	// HideCaps removes capabilities from what the server advertises, e.g.
-	// IDLE, which imapserver always offers. The filter rewrites capability
-	// lists on the wire, so it is for tests only.
+	// IDLE, which imapserver always offers. IMAP4rev2 implies IDLE, MOVE
+	// and UIDPLUS, so a server without IDLE needs Caps {IMAP4rev1} too. The
+	// filter rewrites capability lists on the wire, so it is for tests only.
 	HideCaps []imap.Cap
 	// TLSConfig, when set, enables STARTTLS, or implicit TLS on the
 	// listener with ImplicitTLS.
