@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/postdesk/postdesk/store"
 	"github.com/postdesk/postdesk/ticket"
@@ -199,6 +200,33 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(sharedDir)
 	}
 	os.Exit(code)
+}
+
+// metricValue reads a counter or gauge. (prometheus/testutil is not
+// usable: its diff dependency is missing from go.sum.)
+func metricValue(t *testing.T, c prometheus.Collector) float64 {
+	t.Helper()
+	ch := make(chan prometheus.Metric, 1)
+	go func() { c.Collect(ch); close(ch) }()
+	var sum float64
+	n := 0
+	for m := range ch {
+		var pb dto.Metric
+		if err := m.Write(&pb); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case pb.Counter != nil:
+			sum += pb.Counter.GetValue()
+		case pb.Gauge != nil:
+			sum += pb.Gauge.GetValue()
+		}
+		n++
+	}
+	if n != 1 {
+		t.Fatalf("collector gave %d metrics, want 1", n)
+	}
+	return sum
 }
 
 func basic(user, pass string) string {
