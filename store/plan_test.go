@@ -16,14 +16,16 @@ func TestImportPathUsesIndexes(t *testing.T) {
 		"OpenTickets":        {"Sarah"},
 		"PersonByEmail":      {"a@x"},
 		"Ticket":             {int64(1)},
-		"IsParticipant":      {int64(1), "a@x"},
+		"TicketParticipants": {int64(1)},
+		"MessageFrom":        {int64(1), "a@x"},
 		"QuarantineByKey":    {int64(1), "k"},
 		"TouchTicket":        {int64(0), int64(1), int64(0)},
 	}
 	text := map[string]string{
 		"LookupDedupe": qLookupDedupe, "TicketByMessageID": qTicketByMessageID,
 		"NewTicketsBySender": qNewTicketsBySender, "OpenTickets": qOpenTickets,
-		"PersonByEmail": qPersonByEmail, "Ticket": qTicket, "IsParticipant": qIsParticipant,
+		"PersonByEmail": qPersonByEmail, "Ticket": qTicket,
+		"TicketParticipants": qTicketParticipants, "MessageFrom": qMessageFrom,
 		"QuarantineByKey": qQuarantineByKey, "TouchTicket": qTouchTicket,
 	}
 	for name, args := range queries {

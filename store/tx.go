@@ -82,16 +82,14 @@ func lower(email string) string { return strings.ToLower(strings.TrimSpace(email
 // Queries of the import path (TestImportPathUsesIndexes checks their plans).
 const (
 	qLookupDedupe       = `SELECT ticket_id FROM dedupe WHERE mailbox_id = ? AND dedupe_key = ?`
-	qTicketByMessageID  = `SELECT ticket_id FROM messages WHERE message_id = ? AND message_id != '' ORDER BY id LIMIT 1`
+	qTicketByMessageID  = `SELECT ticket_id FROM messages WHERE message_id = ? ORDER BY id LIMIT 1`
 	qNewTicketsBySender = `SELECT count(*) FROM tickets WHERE sender = ? AND created_at >= ?`
 	qOpenTickets        = `SELECT open FROM owner_open_tickets WHERE owner = ?`
 	qPersonByEmail      = `SELECT ` + personColumns + ` FROM persons WHERE email_lower = ?`
 	qTicket             = `SELECT ` + ticketColumns + ` FROM tickets WHERE id = ?`
-	qIsParticipant      = `SELECT
-		EXISTS (SELECT 1 FROM tickets WHERE id = ?1 AND sender = ?2)
-		OR EXISTS (SELECT 1 FROM messages WHERE ticket_id = ?1 AND from_lower = ?2)
-		OR EXISTS (SELECT 1 FROM tickets tk JOIN persons p ON p.id = tk.person_id
-			WHERE tk.id = ?1 AND p.email_lower = ?2)`
+	qTicketParticipants = `SELECT tk.sender, coalesce(p.email_lower, '')
+		FROM tickets tk LEFT JOIN persons p ON p.id = tk.person_id WHERE tk.id = ?`
+	qMessageFrom = `SELECT EXISTS (SELECT 1 FROM messages WHERE ticket_id = ? AND from_lower = ?)`
 )
 
 func (t *txn) LookupDedupe(mailboxID int64, key string) (int64, error) {
@@ -210,8 +208,19 @@ func (t *txn) IsParticipant(ticketID int64, email string) (bool, error) {
 	if e == "" {
 		return false, nil
 	}
+	var sender, person string
+	err := t.q.queryRow(qTicketParticipants, ticketID).Scan(&sender, &person)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, t.fail("is participant", err)
+	}
+	if sender == e || person == e {
+		return true, nil
+	}
 	var ok bool
-	err := t.q.queryRow(qIsParticipant, ticketID, e).Scan(&ok)
+	err = t.q.queryRow(qMessageFrom, ticketID, e).Scan(&ok)
 	return ok, t.fail("is participant", err)
 }
 

@@ -102,7 +102,9 @@ CREATE TABLE messages (
     html_body   TEXT NOT NULL DEFAULT '',
     raw         BLOB
 );
-CREATE INDEX messages_message_id ON messages(message_id) WHERE message_id != '';
+-- Not a partial index: a bound parameter tested against a partial index's
+-- WHERE clause makes SQLite re-prepare the statement on every execution.
+CREATE INDEX messages_message_id ON messages(message_id);
 CREATE INDEX messages_ticket ON messages(ticket_id, id);
 
 -- Attachments are content-addressed: equal bytes are stored once.
