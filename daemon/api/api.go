@@ -43,7 +43,8 @@ type Options struct {
 	// Names translates configured names (categories, priorities):
 	// "Technical Support" -> {"de": "Technischer Support", "nl": …}.
 	Names map[string]map[string]string
-	// Ready is the /readyz check; nil checks the store only.
+	// Ready is the /readyz check; nil checks only that the store takes a
+	// durable write (store.Ping).
 	Ready func(ctx context.Context) error
 	// Gatherer is served at /metrics; nil: no /metrics route.
 	Gatherer prometheus.Gatherer
@@ -207,7 +208,7 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 	if a.ready != nil {
 		err = a.ready(ctx)
 	} else {
-		err = a.store.DB().PingContext(ctx)
+		err = a.store.Ping(ctx)
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")

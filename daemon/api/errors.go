@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/postdesk/postdesk/store"
 	"github.com/postdesk/postdesk/ticket"
 )
 
@@ -79,7 +78,7 @@ func importError(err error) *apiError {
 		return &apiError{status: http.StatusUnprocessableEntity, typ: typeQuarantined, msg: msgQuarantined, err: err}
 	case errors.Is(err, ticket.ErrNotFound):
 		return &apiError{status: http.StatusNotFound, typ: typeNotFound, msg: msgTicketNotFound, err: err}
-	case errors.Is(err, ticket.ErrUnavailable), errors.Is(err, store.ErrBadCredentials):
+	case errors.Is(err, ticket.ErrUnavailable):
 		return &apiError{status: http.StatusServiceUnavailable, typ: typeUnavailable, msg: msgUnavailable, err: err, retryAfter: retryAfterSeconds}
 	default:
 		// A store fault that is not classified: the caller may retry, and

@@ -45,10 +45,10 @@ type FieldProperty struct {
 	FieldLength int    `json:"FieldLength" xml:"FieldLength"`
 }
 
-// ETableRight flag names (SuperOffice.CRM.ETableRight) and EFieldRight
-// names, combined as SuperOffice prints flags: "Select, Update"; all of the
-// table flags are "FULL".
-var tableFlags = []string{"Select", "Update", "Insert", "Delete", "Filtering", "RestrictedUpdate"}
+// Masks use SuperOffice's flag names, combined as it prints flags
+// ("Select, Update"): ETableRight Select, Update, Insert, Delete, Filtering,
+// RestrictedUpdate, all of them "FULL"; EFieldRight Read, Update,
+// UIHintMandatory, UIHintReadOnly.
 
 // tableRight is the TableRight of a ticket for role: an admin has every
 // right; the import role may only insert (create tickets by import) and
