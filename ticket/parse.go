@@ -77,7 +77,7 @@ func (p *parser) parseMessage(raw []byte) (*Mail, error) {
 		return nil, fmt.Errorf("no known RFC 5322 header field before the first empty line")
 	}
 	fl := fieldList(fields)
-	p.hint = headerCharsetHint(fl, body)
+	p.hint = headerCharsetHint(fields, body)
 	m := &Mail{Header: make(Header, len(fields))}
 	p.m = m
 	p.fillHeader(fl)
@@ -88,47 +88,75 @@ func (p *parser) parseMessage(raw []byte) (*Mail, error) {
 	return m, nil
 }
 
-// headerCharsetHint picks the charset for raw 8-bit header bytes that are
-// not UTF-8: the message's own charset parameter, else a charset parameter
-// in the first 64 KiB of the body, preferring a multibyte East Asian one
-// (QUIRK: zammad mail046 sends GB2312 headers unencoded and names the
-// charset only on a nested text part). ISO-2022-JP is 7-bit, so its mailers'
-// 8-bit header bytes are Shift_JIS (QUIRK: zammad mail093).
-func headerCharsetHint(fl fieldList, body []byte) string {
-	_, params := parseMediaValue(string(fl.get("Content-Type")), "")
+// has8bitHeader reports whether any field holds raw 8-bit or ESC bytes,
+// the only case where a charset hint from the body matters.
+func has8bitHeader(fields []rawField) bool {
+	for _, f := range fields {
+		for _, c := range f.value {
+			if c >= 0x80 || c == 0x1b {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// headerCharsetHint picks the charset for raw header bytes that are not
+// UTF-8: the message's own charset parameter (also UTF-7: QUIRK hunnysoft
+// m1011 writes its headers in UTF-7), else, when a header holds 8-bit
+// bytes, a charset parameter in the first 64 KiB of the body, preferring a
+// multibyte East Asian one (QUIRK: zammad mail046 sends GB2312 headers
+// unencoded and names the charset only on a nested text part).
+// ISO-2022-JP is 7-bit, so its mailers' 8-bit header bytes are Shift_JIS
+// (QUIRK: zammad mail093).
+func headerCharsetHint(fields []rawField, body []byte) string {
+	_, params := parseMediaValue(string(fieldList(fields).get("Content-Type")), "")
 	cs := normalizeCharset(params["charset"])
 	if isUTF7(cs) {
 		return "utf-7"
 	}
-	if cs == "" || lookupCharset(cs) == nil {
-		b := bytes.ToLower(body[:min(len(body), 64<<10)])
-		for len(b) > 0 {
-			i := bytes.Index(b, []byte("charset="))
-			if i < 0 {
-				break
-			}
-			v := bytes.TrimLeft(b[i+len("charset="):], `"'`)
-			end := bytes.IndexAny(v, "\"'; \t\r\n")
-			if end < 0 {
-				end = len(v)
-			}
-			c := normalizeCharset(string(v[:end]))
-			b = v[end:]
-			if lookupCharset(c) == nil {
-				continue
-			}
-			if cs == "" || lookupCharset(cs) == nil || (isCJK(c) && !isCJK(cs)) {
-				cs = c
-			}
-		}
-	}
 	if lookupCharset(cs) == nil {
-		return "" // UTF-8, ASCII or unknown: raw bytes fall back per value
+		cs = ""
+		if has8bitHeader(fields) {
+			cs = scanCharset(body[:min(len(body), 64<<10)])
+		}
 	}
 	if strings.HasPrefix(cs, "iso-2022-jp") {
 		return "shift_jis"
 	}
 	return cs
+}
+
+// scanCharset returns the first known charset parameter in b, or the
+// first East Asian one when there is one.
+func scanCharset(b []byte) string {
+	cs := ""
+	for {
+		i := bytes.Index(b, []byte("harset="))
+		if i < 0 {
+			return cs
+		}
+		if i == 0 || b[i-1]|0x20 != 'c' {
+			b = b[i+1:]
+			continue
+		}
+		v := bytes.TrimLeft(b[i+len("harset="):], `"'`)
+		end := bytes.IndexAny(v, "\"'; \t\r\n")
+		if end < 0 {
+			end = len(v)
+		}
+		c := normalizeCharset(string(v[:end]))
+		b = v[end:]
+		if lookupCharset(c) == nil {
+			continue
+		}
+		if cs == "" {
+			cs = c
+		}
+		if isCJK(c) {
+			return c
+		}
+	}
 }
 
 // stripMboxLine removes leading blank lines and an mbox "From " separator

@@ -2,6 +2,7 @@ package ticket
 
 import (
 	"bytes"
+	"encoding/base64"
 	"strings"
 )
 
@@ -40,7 +41,12 @@ func decodeTransfer(cte string, b []byte) []byte {
 // together) restarts the quantum; a trailing partial quantum yields the
 // bytes it completes.
 func decodeBase64Lenient(b []byte) []byte {
-	out := make([]byte, 0, len(b)*3/4+3)
+	// Fast path: well-formed data (the standard decoder skips CR and LF).
+	out := make([]byte, base64.StdEncoding.DecodedLen(len(b)))
+	if n, err := base64.StdEncoding.Decode(out, b); err == nil {
+		return out[:n]
+	}
+	out = out[:0]
 	var acc uint32
 	n := 0
 	for len(b) > 0 {

@@ -22,15 +22,12 @@ func (p *parser) readEntity(fl fieldList, parentType string) entity {
 	var e entity
 	ct := fl.get("Content-Type")
 	e.ctype, e.params = parseMediaValue(string(ct), p.hint)
-	if e.ctype == "" || !strings.Contains(e.ctype, "/") {
-		// RFC 2045 §5.2 default; RFC 2046 §5.1.5 digest default.
-		switch {
-		case parentType == "multipart/digest":
+	if !validMediaType(e.ctype) {
+		// Absent or invalid: RFC 2045 §5.2 default, RFC 2046 §5.1.5 in
+		// a digest.
+		e.ctype = "text/plain"
+		if parentType == "multipart/digest" {
 			e.ctype = "message/rfc822"
-		case e.ctype == "text" || e.ctype == "":
-			e.ctype = "text/plain"
-		default:
-			e.ctype = "application/octet-stream"
 		}
 	}
 	e.cte = strings.ToLower(strings.TrimSpace(string(fl.get("Content-Transfer-Encoding"))))
@@ -228,9 +225,28 @@ func (p *parser) leaf(e entity, body []byte, parentType string) error {
 	return nil
 }
 
+// validMediaType reports whether s is "type/subtype" made of RFC 2045 §5.1
+// token characters.
+func validMediaType(s string) bool {
+	slash := strings.IndexByte(s, '/')
+	if slash <= 0 || slash == len(s)-1 || len(s) > 127 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if i == slash {
+			continue
+		}
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?=`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // addAttachment appends an attachment with a sanitized, never empty name.
 func (p *parser) addAttachment(name, ctype, cid string, inline bool, data []byte) {
-	if ctype == "" {
+	if !validMediaType(ctype) {
 		ctype = contentTypeByName(name)
 	}
 	name = sanitizeFilename(name)
