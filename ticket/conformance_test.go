@@ -226,7 +226,7 @@ func TestConformanceZammad(t *testing.T) {
 
 // TestConformanceNoPanic parses every file of every corpus: none may make
 // the parser panic (ParseMail recovers, the test fails on a recovered
-// panic too).
+// panic too), and every parsed mail keeps the fuzz invariants.
 func TestConformanceNoPanic(t *testing.T) {
 	root := corpus(t, ".")
 	n := 0
@@ -234,7 +234,9 @@ func TestConformanceNoPanic(t *testing.T) {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		parseNoPanic(t, path)
+		if m, err := parseNoPanic(t, path); err == nil {
+			checkMailInvariants(t, m)
+		}
 		n++
 		return nil
 	})

@@ -233,13 +233,19 @@ func joinFields(fl fieldList, name string) []byte {
 
 // parseMsgIDs extracts message ids (RFC 5322 §3.6.4) without angle
 // brackets. Lenient: ids without brackets are taken as whitespace or comma
-// separated words; comments are skipped.
+// separated words; comments are skipped; stray brackets are removed.
 func parseMsgIDs(v []byte) []string {
 	s := strings.TrimSpace(string(v))
 	if s == "" {
 		return nil
 	}
 	var ids []string
+	add := func(id string) {
+		id = strings.Trim(strings.Join(strings.Fields(id), ""), "<>")
+		if id != "" && !strings.ContainsAny(id, "<>") {
+			ids = append(ids, id)
+		}
+	}
 	if strings.Contains(s, "<") {
 		for {
 			i := strings.IndexByte(s, '<')
@@ -248,23 +254,20 @@ func parseMsgIDs(v []byte) []string {
 			}
 			j := strings.IndexByte(s[i:], '>')
 			if j < 0 {
-				if id := strings.TrimSpace(s[i+1:]); id != "" && !strings.ContainsAny(id, " \t") {
-					ids = append(ids, id)
+				if id := strings.TrimSpace(s[i+1:]); !strings.ContainsAny(id, " \t") {
+					add(id)
 				}
 				break
 			}
-			if id := strings.TrimSpace(s[i+1 : i+j]); id != "" {
-				ids = append(ids, strings.Join(strings.Fields(id), ""))
-			}
+			add(s[i+1 : i+j])
 			s = s[i+j+1:]
 		}
 		return ids
 	}
 	for _, w := range strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '\t' || r == ',' }) {
-		if strings.HasPrefix(w, "(") {
-			continue
+		if !strings.HasPrefix(w, "(") {
+			add(w)
 		}
-		ids = append(ids, w)
 	}
 	return ids
 }
