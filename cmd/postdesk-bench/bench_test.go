@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/postdesk/postdesk/ticket"
+)
+
+func TestWithMessageID(t *testing.T) {
+	cases := []struct{ name, in string }{
+		{"replace", "From: a@b.example\r\nMessage-ID: <old@x>\r\nSubject: hi\r\n\r\nbody\r\n"},
+		{"folded", "From: a@b.example\nMessage-Id:\n <old@x>\nSubject: hi\n\nbody\n"},
+		{"missing", "From: a@b.example\r\nSubject: hi\r\n\r\nbody\r\n"},
+		{"mbox", "From someone Thu Nov 26 10:00:00 2026\nFrom: a@b.example\nSubject: hi\n\nbody\n"},
+		{"no body", "From: a@b.example\r\nSubject: hi"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out := withMessageID([]byte(c.in), "<new-1@bench>")
+			m, err := ticket.ParseMail(out)
+			if err != nil {
+				t.Fatalf("parse %q: %v", out, err)
+			}
+			if m.MessageID != "new-1@bench" && m.MessageID != "<new-1@bench>" {
+				t.Errorf("Message-ID %q, want new-1@bench; mail %q", m.MessageID, out)
+			}
+			if bytes.Contains(out, []byte("old@x")) {
+				t.Errorf("old Message-ID kept: %q", out)
+			}
+			if m.Subject != "hi" {
+				t.Errorf("Subject %q, want hi; mail %q", m.Subject, out)
+			}
+			if strings.HasPrefix(c.in, "From ") && !bytes.HasPrefix(out, []byte("From someone")) {
+				t.Errorf("mbox From line moved: %q", out)
+			}
+		})
+	}
+}
+
+func TestCorpusCopiesAreUnique(t *testing.T) {
+	c := &corpus{mails: [][]byte{[]byte("From: a@b.example\r\nMessage-ID: <same@x>\r\n\r\nx\r\n")}}
+	seen := map[string]bool{}
+	for range 5 {
+		m, err := ticket.ParseMail(c.next("t"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[m.MessageID] {
+			t.Fatalf("Message-ID %q repeated", m.MessageID)
+		}
+		seen[m.MessageID] = true
+	}
+}
+
+func TestBodiesCarryUniqueIDs(t *testing.T) {
+	c := &corpus{mails: [][]byte{[]byte("From: a@b.example\r\nSubject: <tag>\r\n\r\nx\r\n")}}
+	b, err := newBodies(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, two := b.next("h"), b.next("h")
+	if bytes.Equal(one, two) || !bytes.Contains(one, []byte("h-0@bench")) || !bytes.Contains(two, []byte("h-1@bench")) {
+		t.Errorf("bodies %q and %q", one, two)
+	}
+}
+
+func TestSelectGroups(t *testing.T) {
+	got, err := selectGroups("floor, 3,IMAP")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || !got["floor"] || !got["http"] || !got["imap"] {
+		t.Errorf("got %v", got)
+	}
+	if _, err := selectGroups("nosuch"); err == nil {
+		t.Error("unknown group accepted")
+	}
+	all, _ := selectGroups("")
+	if len(all) != len(groups) {
+		t.Errorf("default selects %d groups, want %d", len(all), len(groups))
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	var l latencies
+	for i := 100; i >= 1; i-- {
+		l = append(l, time.Duration(i)*time.Millisecond)
+	}
+	if p := l.pct(50); p != 50*time.Millisecond {
+		t.Errorf("p50 %v", p)
+	}
+	if p := l.pct(99); p != 99*time.Millisecond {
+		t.Errorf("p99 %v", p)
+	}
+	if p := (latencies{}).pct(99); p != 0 {
+		t.Errorf("empty p99 %v", p)
+	}
+}
+
+func TestBigMail(t *testing.T) {
+	big := bigMail()
+	if len(big) != bigSize {
+		t.Fatalf("size %d, want %d", len(big), bigSize)
+	}
+	m, err := ticket.ParseMail(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Attachments) != 1 || len(m.Attachments[0].Data) < 18<<20 {
+		t.Errorf("attachments: %d", len(m.Attachments))
+	}
+}
+
+func TestWriteTable(t *testing.T) {
+	var b bytes.Buffer
+	writeTable(&b, []row{{Name: "a|b", Result: "1"}, skipped("x", "c", "t", "why")})
+	out := b.String()
+	for _, want := range []string{`a\|b`, "skipped: why", "| 2 | c |"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"strings"
+	"time"
+
+	"github.com/postdesk/postdesk/daemon"
+	"github.com/postdesk/postdesk/daemon/config"
+	"github.com/postdesk/postdesk/store"
+)
+
+const createPath = "/api/v1/Agents/CustomerService/CreateTicketFromMailData"
+
+// idPlaceholder marks where a request body gets its unique Message-ID.
+const idPlaceholder = "POSTDESK-BENCH-MESSAGE-ID-PLACEHOLDER"
+
+// server is an in-process daemon with an API token.
+type server struct {
+	d      *daemon.Daemon
+	base   string
+	token  string
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// startServer opens a daemon on the store at path (creating an import
+// token first) and runs it.
+func startServer(path string) (*server, error) {
+	st, err := store.Open(path, store.Options{Logger: quietLogger()})
+	if err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	if err := st.CreateUser(ctx, "bench", store.RoleImport, "bench-password-not-secret"); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("create user: %w", err)
+	}
+	token, err := st.CreateToken(ctx, "bench", store.TokenBearer, store.RoleImport, time.Time{})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("create token: %w", err)
+	}
+	if err := st.Close(); err != nil {
+		return nil, err
+	}
+	cfg := config.Default()
+	cfg.Store.Path = path
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	cfg.Import.SenderCap = -1
+	return runDaemon(cfg, token)
+}
+
+// runDaemon opens and runs a daemon on cfg.
+func runDaemon(cfg *config.Config, token string) (*server, error) {
+	d, err := daemon.Open(daemon.Options{Config: cfg, Version: "bench", Logger: quietLogger(),
+		Notify: func(string) error { return nil }})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &server{d: d, base: "http://" + d.Addr().String(), token: token, cancel: cancel, done: make(chan error, 1)}
+	go func() { s.done <- d.Run(ctx) }()
+	return s, nil
+}
+
+func (s *server) close() error {
+	s.cancel()
+	return <-s.done
+}
+
+// httpClient is a keep-alive client for up to conns parallel requests.
+func httpClient(conns int) *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns,
+		DisableCompression: true, IdleConnTimeout: time.Minute}}
+}
+
+// bodies holds the corpus as JSON request bodies split at the Message-ID,
+// so that a request costs the load generator a concatenation, not an
+// encoding.
+type bodies struct {
+	parts [][2][]byte
+	c     *corpus
+}
+
+func newBodies(c *corpus) (*bodies, error) {
+	b := &bodies{c: c}
+	for _, raw := range c.mails {
+		js, err := json.Marshal(map[string]any{"MailboxId": benchMailbox, "Data": string(withMessageID(raw, idPlaceholder))})
+		if err != nil {
+			return nil, err
+		}
+		pre, post, ok := bytes.Cut(js, []byte(idPlaceholder))
+		if !ok {
+			return nil, fmt.Errorf("json body: Message-ID placeholder lost")
+		}
+		b.parts = append(b.parts, [2][]byte{pre, post})
+	}
+	return b, nil
+}
+
+// next returns the next request body with a fresh Message-ID.
+func (b *bodies) next(tag string) []byte {
+	n := b.c.seq.Add(1) - 1
+	p := b.parts[int(n)%len(b.parts)]
+	id := fmt.Sprintf("<%s-%d@bench.postdesk.invalid>", tag, n)
+	out := make([]byte, 0, len(p[0])+len(id)+len(p[1]))
+	return append(append(append(out, p[0]...), id...), p[1]...)
+}
+
+// post sends one CreateTicketFromMailData call and checks for a 200.
+func (s *server) post(c *http.Client, body []byte) error {
+	req, err := http.NewRequest(http.MethodPost, s.base+createPath, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(msg)))
+	}
+	return nil
+}
+
+// httpTarget is the HTTP row's target at concurrency 32.
+const httpTarget = "≥ 0.50× floor, p99 < 100 ms, 0 errors"
+
+// runHTTP drives CreateTicketFromMailData over loopback at each
+// concurrency against one daemon on an empty store.
+func runHTTP(ctx context.Context, b *bench, floor float64) []row {
+	srv, err := startServer(filepath.Join(b.dir, "http.db"))
+	if err != nil {
+		return []row{skipped("http", "HTTP", httpTarget, fmt.Sprintf("start daemon: %v", err))}
+	}
+	defer srv.close()
+	bods, err := newBodies(b.corpus)
+	if err != nil {
+		return []row{skipped("http", "HTTP", httpTarget, err.Error())}
+	}
+	var rows []row
+	for _, conc := range []int{1, 8, 32, 128} {
+		if ctx.Err() != nil {
+			break
+		}
+		client := httpClient(conc)
+		var stopProfile func()
+		if conc == 32 && b.httpProfile != "" {
+			stopProfile = startProfile(b.httpProfile)
+		}
+		l := drive(b.dur, conc, func() error { return srv.post(client, bods.next("http")) })
+		if stopProfile != nil {
+			stopProfile()
+		}
+		client.CloseIdleConnections()
+		if l.firstEr != nil {
+			b.logf("http c=%d: first error: %v", conc, l.firstEr)
+		}
+		r := row{Group: "http", Name: fmt.Sprintf("HTTP: CreateTicketFromMailData over loopback, concurrency %d", conc),
+			Result: fmt.Sprintf("%.0f tickets/s, p50 %s, p99 %s, %d errors", l.perSec(), ms(l.lat.pct(50)), ms(l.lat.pct(99)), l.errs),
+			Ratio:  ratio(l.perSec(), floor) + " floor"}
+		if floor == 0 {
+			r.Ratio = ""
+		}
+		if conc == 32 {
+			r.Target = httpTarget
+			switch {
+			case floor == 0:
+				r.Met = "no floor measured"
+			default:
+				r.Met = metStr(l.perSec() >= 0.5*floor && l.lat.pct(99) < 100*time.Millisecond && l.errs == 0)
+			}
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// startProfile starts a CPU profile into path; the returned func stops it.
+func startProfile(path string) func() {
+	f, err := os.Create(path)
+	if err != nil {
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
+}

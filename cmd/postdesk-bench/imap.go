@@ -1,0 +1,313 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/postdesk/postdesk/daemon/config"
+	"github.com/postdesk/postdesk/imap/imaptest"
+)
+
+const (
+	imapTarget = "≥ 0.70× bare fetch"
+	idleTarget = "p50 < 200 ms, p99 < 1 s"
+	// imapBatch is the bare client's UID FETCH batch, postdesk's default
+	// batch_size.
+	imapBatch = config.DefaultBatchSize
+)
+
+// startDovecot starts a private Dovecot in a short temporary directory.
+func startDovecot() (*imaptest.DovecotProcess, func(), error) {
+	dir, err := os.MkdirTemp("", "pdb-dc-")
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := imaptest.RunDovecot(dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	return d, func() { d.Close(); os.RemoveAll(dir) }, nil
+}
+
+// imapConfig is a daemon configuration polling INBOX of d into the bench
+// mailbox, with the store at path.
+func imapConfig(d *imaptest.DovecotProcess, path string) *config.Config {
+	cfg := config.Default()
+	cfg.Store.Path = path
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	cfg.Import.SenderCap = -1
+	cfg.Mailboxes = []config.Mailbox{{ID: benchMailbox, Name: "bench", Address: "support@bench.postdesk.invalid",
+		Assignment: config.AssignFixed,
+		IMAP: &config.IMAP{Host: d.Host, Port: d.Port, TLS: config.TLSNone, Auth: config.AuthLogin,
+			Username: d.User, Password: d.Password, Folder: config.DefaultFolder,
+			AfterImport: config.AfterImportSeen, PollInterval: config.DefaultPollInterval,
+			BatchSize: config.DefaultBatchSize}}}
+	return cfg
+}
+
+// cursorReader reads the committed IMAP cursor of the bench mailbox.
+type cursorReader struct{ db *sql.DB }
+
+func openCursor(path string) (*cursorReader, error) {
+	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro&_busy_timeout=5000")
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	return &cursorReader{db}, nil
+}
+
+func (c *cursorReader) uid() (uint32, error) {
+	var uid int64
+	err := c.db.QueryRow(`SELECT uid FROM imap_cursors WHERE mailbox_id = ?`, benchMailbox).Scan(&uid)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return uint32(uid), err
+}
+
+// waitCursor polls until the cursor reaches uid.
+func (c *cursorReader) waitCursor(ctx context.Context, uid uint32, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		got, err := c.uid()
+		if err == nil && got >= uid {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("cursor at uid %d, want %d after %s (last error %v)", got, uid, timeout, err)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		time.Sleep(5 * time.Millisecond) // polling the store
+	}
+}
+
+// dialIMAP logs in and selects INBOX.
+func dialIMAP(d *imaptest.DovecotProcess, opts *imapclient.Options) (*imapclient.Client, *imap.SelectData, error) {
+	c, err := imapclient.DialInsecure(d.Addr, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := c.Login(d.User, d.Password).Wait(); err != nil {
+		c.Close()
+		return nil, nil, fmt.Errorf("login: %w", err)
+	}
+	sel, err := c.Select("INBOX", nil).Wait()
+	if err != nil {
+		c.Close()
+		return nil, nil, fmt.Errorf("select: %w", err)
+	}
+	return c, sel, nil
+}
+
+// bareFetch downloads every message of INBOX with UID FETCH BODY.PEEK[] in
+// batches of imapBatch, reading each literal into memory as postdesk does.
+// sizesOnly fetches RFC822.SIZE instead (to warm Dovecot's index).
+func bareFetch(d *imaptest.DovecotProcess, sizesOnly bool) (n int, bytes int64, err error) {
+	c, _, err := dialIMAP(d, nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer c.Close()
+	data, err := c.UIDSearch(&imap.SearchCriteria{}, nil).Wait()
+	if err != nil {
+		return 0, 0, fmt.Errorf("uid search: %w", err)
+	}
+	uids := data.AllUIDs()
+	opts := &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}}
+	if sizesOnly {
+		opts = &imap.FetchOptions{UID: true, RFC822Size: true}
+	}
+	for len(uids) > 0 {
+		k := min(imapBatch, len(uids))
+		cmd := c.Fetch(imap.UIDSetNum(uids[:k]...), opts)
+		for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
+			for item := msg.Next(); item != nil; item = msg.Next() {
+				if it, ok := item.(imapclient.FetchItemDataBodySection); ok && it.Literal != nil {
+					b, err := io.ReadAll(it.Literal)
+					if err != nil {
+						cmd.Close()
+						return n, bytes, fmt.Errorf("read literal: %w", err)
+					}
+					bytes += int64(len(b))
+				}
+			}
+			n++
+		}
+		if err := cmd.Close(); err != nil {
+			return n, bytes, fmt.Errorf("uid fetch: %w", err)
+		}
+		uids = uids[k:]
+	}
+	return n, bytes, nil
+}
+
+// runIMAP measures the drain of imapMessages messages (when drain) and
+// the IDLE latency (when idle) against one Dovecot.
+func runIMAP(ctx context.Context, b *bench, drain, idle bool) []row {
+	drainName := fmt.Sprintf("IMAP drain: %d messages in a local Dovecot, postdesk vs bare go-imap UID FETCH BODY.PEEK[] (batches of %d)", b.imapMessages, imapBatch)
+	idleName := fmt.Sprintf("New mail via IDLE: Maildir delivery → committed ticket, %d deliveries", b.idleDeliveries)
+	skip := func(reason string) []row {
+		var rows []row
+		if drain {
+			rows = append(rows, skipped("imap", drainName, imapTarget, reason))
+		}
+		if idle {
+			rows = append(rows, skipped("idle", idleName, idleTarget, reason))
+		}
+		return rows
+	}
+	d, stop, err := startDovecot()
+	if err != nil {
+		return skip(err.Error())
+	}
+	defer stop()
+	n := b.imapMessages
+	if !drain {
+		n = 10 // a few messages so the daemon starts on a non-empty folder
+	}
+	b.logf("imap: delivering %d messages into Dovecot's Maildir", n)
+	for i := 0; i < n; i += 500 {
+		batch := make([][]byte, 0, 500)
+		for j := i; j < min(n, i+500); j++ {
+			batch = append(batch, b.corpus.next("imap"))
+		}
+		if err := d.DeliverMaildir(batch); err != nil {
+			return skip(fmt.Sprintf("deliver: %v", err))
+		}
+	}
+	// Dovecot indexes the new Maildir files on first access: do that
+	// before either side is timed.
+	if _, _, err := bareFetch(d, true); err != nil {
+		return skip(fmt.Sprintf("warm-up: %v", err))
+	}
+	var rows []row
+	var bareRate float64
+	var bareBytes int64
+	if drain {
+		start := time.Now()
+		got, nb, err := bareFetch(d, false)
+		if err != nil || got != n {
+			return skip(fmt.Sprintf("bare fetch: %d of %d messages: %v", got, n, err))
+		}
+		bareRate, bareBytes = rate(n, time.Since(start)), nb
+	}
+
+	path := filepath.Join(b.dir, "imap.db")
+	cur, err := openCursor(path)
+	if err != nil {
+		return skip(err.Error())
+	}
+	defer cur.db.Close()
+	c, _, err := dialIMAP(d, nil)
+	if err != nil {
+		return skip(err.Error())
+	}
+	data, err := c.UIDSearch(&imap.SearchCriteria{}, nil).Wait()
+	c.Close()
+	if err != nil {
+		return skip(fmt.Sprintf("uid search: %v", err))
+	}
+	uids := data.AllUIDs()
+	last := uint32(uids[len(uids)-1])
+
+	start := time.Now()
+	srv, err := runDaemon(imapConfig(d, path), "")
+	if err != nil {
+		return skip(fmt.Sprintf("start daemon: %v", err))
+	}
+	defer srv.close()
+	if err := cur.waitCursor(ctx, last, 30*time.Minute); err != nil {
+		return skip(fmt.Sprintf("drain: %v", err))
+	}
+	el := time.Since(start)
+	if drain {
+		pd := rate(n, el)
+		rows = append(rows, row{Group: "imap", Name: drainName,
+			Result: fmt.Sprintf("postdesk %.0f msgs/s (%s, seen flags set); bare fetch %.0f msgs/s (%s)",
+				pd, el.Round(time.Millisecond), bareRate, mib(bareBytes)),
+			Ratio: ratio(pd, bareRate) + " bare", Target: imapTarget, Met: metStr(pd >= 0.7*bareRate)})
+	}
+	if idle {
+		rows = append(rows, measureIdle(ctx, b, d, cur, last, n, idleName))
+	}
+	return rows
+}
+
+// measureIdle delivers messages one at a time into the Maildir while the
+// daemon idles, and times delivery → committed cursor; a bare go-imap
+// client idling on the same folder gives Dovecot's own delivery → EXISTS
+// time for comparison.
+func measureIdle(ctx context.Context, b *bench, d *imaptest.DovecotProcess, cur *cursorReader, last uint32, count int, name string) row {
+	exists := make(chan uint32, 64)
+	c, _, err := dialIMAP(d, &imapclient.Options{UnilateralDataHandler: &imapclient.UnilateralDataHandler{
+		Mailbox: func(m *imapclient.UnilateralDataMailbox) {
+			if m.NumMessages != nil {
+				select {
+				case exists <- *m.NumMessages:
+				default:
+				}
+			}
+		}}})
+	if err != nil {
+		return skipped("idle", name, idleTarget, err.Error())
+	}
+	defer c.Close()
+	idleCmd, err := c.Idle()
+	if err != nil {
+		return skipped("idle", name, idleTarget, fmt.Sprintf("bare client idle: %v", err))
+	}
+	defer func() { idleCmd.Close(); idleCmd.Wait() }()
+
+	var pd, bare latencies
+	for i := 1; i <= b.idleDeliveries && ctx.Err() == nil; i++ {
+		wantUID, wantCount := last+uint32(i), uint32(count+i)
+		t0 := time.Now()
+		if err := d.DeliverMaildir([][]byte{b.corpus.next("idle")}); err != nil {
+			return skipped("idle", name, idleTarget, fmt.Sprintf("deliver: %v", err))
+		}
+		var tExists, tCommit time.Duration
+		deadline := time.Now().Add(30 * time.Second)
+		tick := time.NewTicker(5 * time.Millisecond) // polling the store
+		for (tExists == 0 || tCommit == 0) && time.Now().Before(deadline) {
+			select {
+			case got := <-exists:
+				if got >= wantCount && tExists == 0 {
+					tExists = time.Since(t0)
+				}
+			case <-tick.C:
+				if tCommit == 0 {
+					if u, err := cur.uid(); err == nil && u >= wantUID {
+						tCommit = time.Since(t0)
+					}
+				}
+			}
+		}
+		tick.Stop()
+		if tCommit == 0 {
+			return skipped("idle", name, idleTarget, fmt.Sprintf("delivery %d not committed within 30s", i))
+		}
+		pd = append(pd, tCommit)
+		if tExists > 0 {
+			bare = append(bare, tExists)
+		}
+	}
+	p50, p99 := pd.pct(50), pd.pct(99)
+	return row{Group: "idle", Name: name,
+		Result: fmt.Sprintf("postdesk p50 %s, p99 %s; bare IDLE client (delivery → EXISTS, %d seen) p50 %s, p99 %s",
+			ms(p50), ms(p99), len(bare), ms(bare.pct(50)), ms(bare.pct(99))),
+		Ratio: ratio(float64(p50), float64(bare.pct(50))) + " bare p50", Target: idleTarget,
+		Met: metStr(p50 < 200*time.Millisecond && p99 < time.Second)}
+}

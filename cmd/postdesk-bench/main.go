@@ -1,0 +1,208 @@
+// Command postdesk-bench measures postdesk against the floor of what the
+// machine can do (make bench): the import core in-process, the HTTP API over
+// loopback, IMAP draining and IDLE latency against a local Dovecot, the real
+// binary's memory, and the HTTP rate with a large store. It prints one
+// markdown table; every figure in it was measured in the run, and rows that
+// could not be measured say why.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"time"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// groups are the table's row groups in order, with their numbers.
+var groups = []string{"floor", "core", "http", "imap", "idle", "memory", "scale"}
+
+// bench is one run's settings and shared state.
+type bench struct {
+	dir            string // scratch directory, removed at the end
+	corpus         *corpus
+	dur            time.Duration // per load measurement
+	quick          bool
+	imapMessages   int
+	idleDeliveries int
+	scaleTickets   int
+	cpuProfile     string
+	memProfile     string
+	httpProfile    string
+	bin            string // postdesk binary for the memory rows; "" builds one
+	stderr         io.Writer
+}
+
+func (b *bench) logf(format string, args ...any) {
+	fmt.Fprintf(b.stderr, "postdesk-bench: "+format+"\n", args...)
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("postdesk-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	quick := fs.Bool("quick", false, "a fast subset for CI (under 2 minutes): shorter runs, fewer messages, 100,000 tickets for scale")
+	only := fs.String("only", "", "comma-separated row groups or numbers to run: "+strings.Join(groups, ",")+" (1-7); default all")
+	corpusDir := fs.String("corpus", "../shared/corpora", "the shared mail corpora")
+	dur := fs.Duration("duration", 0, "length of each load measurement (default 10s, 3s with --quick)")
+	imapN := fs.Int("imap-messages", 0, "messages in Dovecot for the IMAP drain (default 10000, 1000 with --quick)")
+	idleN := fs.Int("idle-deliveries", 0, "deliveries for the IDLE latency (default 100, 20 with --quick)")
+	scaleN := fs.Int("scale-tickets", 0, "tickets in the store for the scale row (default 1000000, 100000 with --quick)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the core rows to `file`")
+	memProfile := fs.String("memprofile", "", "write an allocation profile after the core rows to `file`")
+	httpProfile := fs.String("http-cpuprofile", "", "write a CPU profile of the HTTP concurrency-32 step to `file`")
+	bin := fs.String("bin", "", "postdesk binary for the memory rows (default: go build ./cmd/postdesk)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "postdesk-bench: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	want, err := selectGroups(*only)
+	if err != nil {
+		fmt.Fprintf(stderr, "postdesk-bench: --only: %v\n", err)
+		return 2
+	}
+	b := &bench{dur: *dur, quick: *quick, imapMessages: *imapN, idleDeliveries: *idleN, scaleTickets: *scaleN,
+		cpuProfile: *cpuProfile, memProfile: *memProfile, httpProfile: *httpProfile, bin: *bin, stderr: stderr}
+	b.defaults()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if b.dir, err = os.MkdirTemp("", "postdesk-bench-"); err != nil {
+		fmt.Fprintf(stderr, "postdesk-bench: %v\n", err)
+		return 1
+	}
+	defer os.RemoveAll(b.dir)
+	if b.corpus, err = loadCorpus(*corpusDir); err != nil {
+		fmt.Fprintf(stderr, "postdesk-bench: %v\n", err)
+		return 1
+	}
+	b.logf("corpus: %d mails (%s, mean %d bytes), %d rejected by the parser and left out",
+		len(b.corpus.mails), mib(b.corpus.bytes), b.corpus.meanSize(), b.corpus.skipped)
+
+	start := time.Now()
+	rows := b.runAll(ctx, want)
+	fmt.Fprintf(stdout, "postdesk-bench %s — %s, %d CPUs (GOMAXPROCS %d), %s\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.Version(), runtime.NumCPU(), runtime.GOMAXPROCS(0), cpuModel())
+	fmt.Fprintf(stdout, "Corpus mix: %d mails of the shared corpora (zammad, hunnysoft-zbateson, mime4j; mean %d bytes), each copy with a fresh Message-ID. Load runs %s per step; the load generator shares the machine's cores with the server. Sender cap off (the mix repeats senders).\n\n",
+		len(b.corpus.mails), b.corpus.meanSize(), b.dur)
+	writeTable(stdout, rows)
+	fmt.Fprintf(stdout, "\nTotal run time %s.\n", time.Since(start).Round(time.Second))
+	return 0
+}
+
+// defaults fills in the sizes that depend on --quick.
+func (b *bench) defaults() {
+	pick := func(v *int, full, quick int) {
+		if *v <= 0 {
+			*v = full
+			if b.quick {
+				*v = quick
+			}
+		}
+	}
+	pick(&b.imapMessages, 10000, 1000)
+	pick(&b.idleDeliveries, 100, 20)
+	pick(&b.scaleTickets, 1_000_000, 100_000)
+	if b.dur <= 0 {
+		b.dur = 10 * time.Second
+		if b.quick {
+			b.dur = 2 * time.Second
+		}
+	}
+}
+
+// selectGroups parses --only.
+func selectGroups(only string) (map[string]bool, error) {
+	want := map[string]bool{}
+	if strings.TrimSpace(only) == "" {
+		for _, g := range groups {
+			want[g] = true
+		}
+		return want, nil
+	}
+	for _, f := range strings.Split(only, ",") {
+		f = strings.ToLower(strings.TrimSpace(f))
+		found := false
+		for i, g := range groups {
+			if f == g || f == fmt.Sprint(i+1) {
+				want[g], found = true, true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("unknown row group %q (want %s or 1-7)", f, strings.Join(groups, ","))
+		}
+	}
+	return want, nil
+}
+
+// runAll measures the selected groups in table order.
+func (b *bench) runAll(ctx context.Context, want map[string]bool) []row {
+	var rows []row
+	floor := 0.0
+	if want["floor"] || want["core"] || want["http"] {
+		b.logf("floor: go-message parse + raw insert")
+		n := 20000
+		if b.quick {
+			n = 5000
+		}
+		f, err := runFloor(ctx, b.corpus, b.dir, n)
+		if err != nil {
+			rows = append(rows, skipped("floor", "Floor", "", err.Error()))
+		} else {
+			floor = f.mailsPerS
+			rows = append(rows, row{Group: "floor",
+				Name: "Floor: go-message full parse (all cores) + 1 raw insert/mail, SQLite WAL synchronous=FULL, commit every 64",
+				Result: fmt.Sprintf("%.0f mails/s (%d mails in %s; parse alone %.0f mails/s; %d mails go-message could not fully parse)",
+					f.mailsPerS, f.mails, f.elapsed.Round(time.Millisecond), f.parseOnlyS, f.parseErrs),
+				Ratio: "1.00× floor"})
+		}
+	}
+	for _, g := range groups[1:] {
+		if !want[g] || ctx.Err() != nil {
+			continue
+		}
+		b.logf("%s", g)
+		switch g {
+		case "core":
+			rows = append(rows, runCore(b, floor)...)
+		case "http":
+			rows = append(rows, runHTTP(ctx, b, floor)...)
+		case "imap":
+			rows = append(rows, runIMAP(ctx, b, true, want["idle"])...)
+		case "idle":
+			if !want["imap"] {
+				rows = append(rows, runIMAP(ctx, b, false, true)...)
+			}
+		case "memory":
+			rows = append(rows, runMemory(ctx, b)...)
+		case "scale":
+			rows = append(rows, runScale(ctx, b)...)
+		}
+	}
+	if ctx.Err() != nil {
+		rows = append(rows, skipped("", "Remaining rows", "", "interrupted"))
+	}
+	return rows
+}
+
+// cpuModel reads the CPU model name from /proc/cpuinfo.
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown CPU"
+}
