@@ -25,7 +25,7 @@ BENCHFLAGS    ?=
 all: build
 
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/postdesk
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/postdesk
 
 test: lint go-test fuzz check-ops
 	@if command -v systemd-analyze >/dev/null; then \

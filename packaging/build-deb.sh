@@ -20,6 +20,7 @@ pkg=$repo/packaging/deb
 # git describe's v1.2.0-3-gabc1234-dirty becomes 1.2.0+3.gabc1234.dirty.
 v=${version#v}
 [[ $v =~ ^[0-9]+\.[0-9]+ ]] || v=0.0.0+git.$v
+v=${v/-/+}
 v=${v//-/.}
 v=$(tr -c 'A-Za-z0-9.+~\n' '.' <<<"$v")
 debversion=$v-1
