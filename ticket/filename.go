@@ -92,28 +92,36 @@ func extensionFor(ctype string) string {
 	return ".bin"
 }
 
-// contentTypeByName guesses a content type from a filename's extension.
+// typeByExtension maps extensions (lower case) to content types for
+// attachments whose sender gave no usable type (uuencode, TNEF).
+var typeByExtension = map[string]string{
+	".txt": "text/plain", ".htm": "text/html", ".html": "text/html", ".csv": "text/csv",
+	".ics": "text/calendar", ".vcf": "text/vcard", ".rtf": "application/rtf",
+	".eml": "message/rfc822", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
+	".gif": "image/gif", ".bmp": "image/bmp", ".tif": "image/tiff", ".tiff": "image/tiff",
+	".pdf": "application/pdf", ".zip": "application/zip", ".doc": "application/msword",
+	".xls": "application/vnd.ms-excel", ".ppt": "application/vnd.ms-powerpoint",
+	".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+	".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+	".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+	".mov":  "video/quicktime", ".mp4": "video/mp4", ".mp3": "audio/mpeg", ".wav": "audio/wav",
+	".msg": "application/vnd.ms-outlook", ".dat": "application/octet-stream",
+}
+
+// contentTypeByName guesses a content type from a filename's extension;
+// application/octet-stream when unknown.
 func contentTypeByName(name string) string {
 	ext := strings.ToLower(path.Ext(name))
-	for t, e := range extensionByType {
-		if e == ext && ext != ".txt" && ext != ".bin" && ext != ".eml" && ext != ".asc" {
-			if t == "image/jpg" || t == "image/pjpeg" {
-				continue
-			}
-			return t
-		}
+	if t, ok := typeByExtension[ext]; ok {
+		return t
 	}
 	if t := mime.TypeByExtension(ext); t != "" {
 		if i := strings.IndexByte(t, ';'); i >= 0 {
 			t = t[:i]
 		}
-		return strings.ToLower(strings.TrimSpace(t))
-	}
-	switch ext {
-	case ".txt":
-		return "text/plain"
-	case ".eml":
-		return "message/rfc822"
+		if t = strings.ToLower(strings.TrimSpace(t)); validMediaType(t) {
+			return t
+		}
 	}
 	return "application/octet-stream"
 }

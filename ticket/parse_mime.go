@@ -212,6 +212,9 @@ func (p *parser) leaf(e entity, body []byte, parentType string) error {
 		data := decodeTransfer(e.cte, body)
 		inline := e.disposition == "inline" ||
 			(e.disposition == "" && e.contentID != "" && parentType == "multipart/related")
+		if e.filename == "" {
+			e.filename = nameFromContentID(e.contentID)
+		}
 		if e.filename == "" && e.description != "" && !strings.HasPrefix(e.ctype, "text/") {
 			// QUIRK: DSN parts are named by their description only
 			// ("Delivery report", zammad mail033).
@@ -223,6 +226,26 @@ func (p *parser) leaf(e entity, body []byte, parentType string) error {
 		p.addAttachment(e.filename, e.ctype, e.contentID, inline, data)
 	}
 	return nil
+}
+
+// nameFromContentID returns the file name Outlook puts into Content-IDs of
+// unnamed inline images ("image001.jpg@01CDB132.D8A510F0", QUIRK: zammad
+// mail062), or "".
+func nameFromContentID(cid string) string {
+	local, _, ok := strings.Cut(cid, "@")
+	if !ok {
+		return ""
+	}
+	ext := path.Ext(local)
+	if len(ext) < 2 || len(ext) > 6 || len(local) == len(ext) {
+		return ""
+	}
+	for _, c := range ext[1:] {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return ""
+		}
+	}
+	return local
 }
 
 // validMediaType reports whether s is "type/subtype" made of RFC 2045 §5.1
