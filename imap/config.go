@@ -28,7 +28,7 @@ const (
 	afterMove   = "move:"
 )
 
-// Defaults applied by Config.withDefaults.
+// Defaults for zero Config fields.
 const (
 	DefaultFolder         = "INBOX"
 	DefaultPollInterval   = 60 * time.Second
@@ -57,8 +57,8 @@ type Config struct {
 	Name      string
 
 	Host       string
-	Port       int
-	TLS        string // implicit | starttls | none (plaintext, must be explicit)
+	Port       int    // default 993 with implicit TLS, else 143
+	TLS        string // implicit (default) | starttls | none (plaintext: only when written out)
 	CAFile     string // PEM roots replacing the system pool when set
 	ServerName string // TLS server name; default Host
 
@@ -92,13 +92,11 @@ func (c Config) Validate() error {
 	if c.Host == "" {
 		bad("imap: host: required")
 	}
-	if c.Port <= 0 || c.Port > 65535 {
+	if c.Port < 0 || c.Port > 65535 {
 		bad("imap: port %d: out of range", c.Port)
 	}
 	switch c.TLS {
-	case TLSImplicit, TLSStartTLS, TLSNone:
-	case "":
-		bad("imap: tls: required (implicit, starttls or none)")
+	case "", TLSImplicit, TLSStartTLS, TLSNone:
 	default:
 		bad("imap: tls %q: want implicit, starttls or none", c.TLS)
 	}
@@ -183,6 +181,15 @@ func (c Config) folder() string {
 func (c Config) withDefaults() Config {
 	c.Auth = c.auth()
 	c.Folder = c.folder()
+	if c.TLS == "" {
+		c.TLS = TLSImplicit
+	}
+	if c.Port == 0 {
+		c.Port = 143
+		if c.TLS == TLSImplicit {
+			c.Port = 993
+		}
+	}
 	if c.AfterImport == "" {
 		c.AfterImport = AfterSeen
 	}

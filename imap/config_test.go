@@ -23,7 +23,7 @@ func TestConfigValidate(t *testing.T) {
 			c.Auth, c.Password = "xoauth2", ""
 			c.OAuth = &OAuthConfig{TokenURL: "https://login.example.com/token", ClientID: "id"}
 		}, nil},
-		{"tls must be explicit", func(c *Config) { c.TLS = "" }, []string{"tls: required"}},
+		{"tls and port default", func(c *Config) { c.TLS, c.Port = "", 0 }, nil},
 		{"everything wrong at once", func(c *Config) {
 			c.MailboxID, c.Host, c.Port, c.TLS = 0, "", 70000, "ssl"
 		}, []string{"mailbox id", "host", "port", `tls "ssl"`}},
@@ -63,7 +63,13 @@ func TestConfigValidate(t *testing.T) {
 
 func TestConfigDefaults(t *testing.T) {
 	t.Parallel()
-	c := validConfig().withDefaults()
+	c := Config{MailboxID: 1, Host: "imap.example.com", Username: "u", Password: "p"}.withDefaults()
+	if c.TLS != TLSImplicit || c.Port != 993 {
+		t.Errorf("TLS %q port %d, want implicit on 993", c.TLS, c.Port)
+	}
+	if p := (Config{TLS: TLSStartTLS}).withDefaults().Port; p != 143 {
+		t.Errorf("starttls port %d, want 143", p)
+	}
 	if c.Folder != "INBOX" || c.AfterImport != "seen" || c.Auth != "login" || c.ServerName != "imap.example.com" ||
 		c.PollInterval != time.Minute || c.IdleRestart != 25*time.Minute || c.BatchSize != 50 ||
 		c.MaxSize != 25<<20 || c.DialTimeout != 15*time.Second || c.CommandTimeout != time.Minute {

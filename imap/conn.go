@@ -6,8 +6,10 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // errStalled reports that the server did not answer within the timeout and
@@ -71,6 +74,8 @@ func (w *watchdog) expired() bool {
 // session is one logged-in connection of a worker.
 type session struct {
 	cfg     Config
+	log     *slog.Logger
+	panics  prometheus.Counter
 	conn    net.Conn
 	c       *imapclient.Client
 	wd      *watchdog
@@ -108,7 +113,28 @@ func (s *session) close() {
 	if !s.wd.expired() {
 		_ = s.step("logout", 2*time.Second, func() error { return s.c.Logout().Wait() })
 	}
-	s.c.Close()
+	// imapclient's Close waits for its reader goroutine, which blocks for
+	// good if a literal was abandoned half-read: close the socket first and
+	// bound the wait, so a worker can never hang here.
+	s.conn.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer s.recoverPanic()
+		s.c.Close()
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+	}
+}
+
+// recoverPanic logs and counts a panic of a helper goroutine.
+func (s *session) recoverPanic() {
+	if v := recover(); v != nil {
+		s.panics.Inc()
+		s.log.Error("imap connection close panicked", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+	}
 }
 
 // tlsConfig builds the certificate-verifying TLS configuration.
@@ -154,7 +180,7 @@ func (w *worker) dialSession(ctx, hard context.Context) (*session, error) {
 		}
 		conn = tconn
 	}
-	s := &session{cfg: cfg, conn: conn, wd: newWatchdog(conn), newMail: make(chan struct{}, 1)}
+	s := &session{cfg: cfg, log: w.log, panics: w.m.panics, conn: conn, wd: newWatchdog(conn), newMail: make(chan struct{}, 1)}
 	s.stopCtx = context.AfterFunc(hard, func() { conn.Close() })
 	opts := &imapclient.Options{
 		TLSConfig: tc,

@@ -2,6 +2,8 @@ package imap
 
 import (
 	"bytes"
+	"io"
+	"os"
 	"context"
 	"errors"
 	"fmt"
@@ -202,7 +204,7 @@ func newHarness(t testing.TB, sink *testSink, tokens TokenStore) *harness {
 	pool, err := NewPool(Options{
 		Sink:       sink,
 		Tokens:     tokens,
-		Logger:     slog.New(slog.NewTextHandler(h.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:     slog.New(slog.NewTextHandler(logWriter(h.log), &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Registerer: h.reg,
 		BackoffMin: 20 * time.Millisecond,
 		BackoffMax: 200 * time.Millisecond,
@@ -318,4 +320,13 @@ func countSeen(msgs []imaptest.MessageInfo) int {
 		}
 	}
 	return n
+}
+
+// logWriter tees the pool log to stderr when POSTDESK_TEST_LOG is set, for
+// debugging hangs (the buffer is printed only when a test fails).
+func logWriter(buf *syncBuffer) io.Writer {
+	if os.Getenv("POSTDESK_TEST_LOG") != "" {
+		return io.MultiWriter(buf, os.Stderr)
+	}
+	return buf
 }

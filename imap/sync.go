@@ -286,7 +286,7 @@ func (w *worker) fetchBodies(s *session, uids []imap.UID, header bool) (map[imap
 						continue // skipped unread by msg.Next
 					}
 					b, err := io.ReadAll(io.LimitReader(progress{it.Literal, s.wd, w.cfg.CommandTimeout}, limit+1))
-					if err == nil && int64(len(b)) < it.Literal.Size() {
+					if err == nil && int64(len(b)) <= limit && int64(len(b)) < it.Literal.Size() {
 						// The connection ended inside the literal: imapclient
 						// reports a clean EOF, which must not pass as a message.
 						err = io.ErrUnexpectedEOF
@@ -299,8 +299,14 @@ func (w *worker) fetchBodies(s *session, uids []imap.UID, header bool) (map[imap
 						return fmt.Errorf("read literal: %w", err)
 					}
 					if int64(len(b)) > limit {
-						big = true
-						continue
+						if !header {
+							big = true
+							continue
+						}
+						// A header beyond the limit (hostile input) is cut
+						// short: the message is oversize anyway and must
+						// not vanish.
+						b = b[:limit]
 					}
 					raw = b
 					w.m.fetchedBytes.Add(float64(len(b)))

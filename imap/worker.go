@@ -55,6 +55,11 @@ func (w *worker) run() {
 			attempt = 0
 		}
 		attempt++
+		if errors.Is(err, errAuth) && attempt < 5 {
+			// Rejected credentials will not heal in a second, and fast
+			// retries can lock the account: start at 16× the minimum.
+			attempt = 5
+		}
 		delay := backoff(attempt, w.backoffMin, w.backoffMax)
 		w.setError(err)
 		w.log.Warn("imap session failed", "err", err, "retry_in", delay.Round(time.Millisecond))

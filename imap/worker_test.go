@@ -272,19 +272,29 @@ func TestOversize(t *testing.T) {
 	if err := srv.Append("u", "INBOX", mail(2, "small")); err != nil {
 		t.Fatal(err)
 	}
+	hugeHeader := append([]byte("X-Junk: "+strings.Repeat("j", 100<<10)+"\r\n"), mail(3, "huge header")...)
+	if err := srv.Append("u", "INBOX", hugeHeader); err != nil {
+		t.Fatal(err)
+	}
 	sink := newSink(t)
 	h := newHarness(t, sink, nil)
 	cfg := memConfig(1, srv.Host, srv.Port)
 	cfg.MaxSize = 4096
 	h.set(cfg)
-	waitFor(t, sink, 5*time.Second, "2 messages", func() bool { return sink.count(1) == 2 })
-	var over, small Message
+	waitFor(t, sink, 5*time.Second, "3 messages", func() bool { return sink.count(1) == 3 })
+	var over, small, hdr Message
 	for _, m := range sink.messages(1) {
-		if m.UID == 1 {
+		switch m.UID {
+		case 1:
 			over = m
-		} else {
+		case 2:
 			small = m
+		case 3:
+			hdr = m
 		}
+	}
+	if !hdr.Oversize || int64(len(hdr.Raw)) != cfg.MaxSize+sizeSlack {
+		t.Errorf("huge header: Oversize=%v, %d header bytes kept", hdr.Oversize, len(hdr.Raw))
 	}
 	if !over.Oversize || over.Size != int64(len(big)) || !bytes.Contains(over.Raw, []byte("Subject: huge")) ||
 		bytes.Contains(over.Raw, []byte("0123456789")) {
@@ -295,12 +305,12 @@ func TestOversize(t *testing.T) {
 	}
 	waitFor(t, sink, 5*time.Second, "the small one \\Seen", func() bool {
 		msgs := list(t, srv.Addr, "INBOX")
-		return len(msgs) == 2 && msgs[1].Seen()
+		return len(msgs) == 3 && msgs[1].Seen()
 	})
-	if msgs := list(t, srv.Addr, "INBOX"); msgs[0].Seen() {
+	if msgs := list(t, srv.Addr, "INBOX"); msgs[0].Seen() || msgs[2].Seen() {
 		t.Error("oversize message touched on the server")
 	}
-	if c, _ := sink.Cursor(t.Context(), 1); c.UID != 2 {
+	if c, _ := sink.Cursor(t.Context(), 1); c.UID != 3 {
 		t.Errorf("cursor %+v, want past the oversize message", c)
 	}
 }
