@@ -2,12 +2,12 @@ package imap
 
 import (
 	"bytes"
-	"io"
-	"os"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"testing"
