@@ -2,6 +2,7 @@ package ticket
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strings"
 	"testing"
 	"time"
@@ -263,5 +264,81 @@ func TestParseAddressList(t *testing.T) {
 		if !sameAddresses(got, tc.want) {
 			t.Errorf("parseAddressList(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// binhexEncode encodes a file as BinHex 4.0 without run-length
+// compression (test helper; CRCs left zero).
+func binhexEncode(name string, data []byte) string {
+	var raw []byte
+	raw = append(raw, byte(len(name)))
+	raw = append(raw, name...)
+	raw = append(raw, 0)
+	raw = append(raw, "TEXTttxt"...)
+	raw = append(raw, 0, 0)
+	raw = binary.BigEndian.AppendUint32(raw, uint32(len(data)))
+	raw = binary.BigEndian.AppendUint32(raw, 0)
+	raw = append(raw, 0, 0)
+	raw = append(raw, data...)
+	raw = append(raw, 0, 0, 0, 0)
+	var esc []byte
+	for _, c := range raw {
+		esc = append(esc, c)
+		if c == 0x90 {
+			esc = append(esc, 0)
+		}
+	}
+	var sb strings.Builder
+	sb.WriteString("(This file must be converted with BinHex 4.0)\r\n:")
+	for i := 0; i < len(esc); i += 3 {
+		var g [3]byte
+		copy(g[:], esc[i:])
+		v := uint32(g[0])<<16 | uint32(g[1])<<8 | uint32(g[2])
+		for k := 3; k >= 0; k-- {
+			sb.WriteByte(binhexAlphabet[(v>>(6*k))&63])
+		}
+		if i%48 == 45 {
+			sb.WriteString("\r\n")
+		}
+	}
+	sb.WriteString(":\r\n")
+	return sb.String()
+}
+
+func TestDecodeBinHex(t *testing.T) {
+	data := append([]byte("binary \x90 data with a marker byte and more "), bytes.Repeat([]byte{7}, 40)...)
+	name, got, err := decodeBinHex([]byte("junk before\r\n" + binhexEncode("file.bin", data)))
+	if err != nil || name != "file.bin" || !bytes.Equal(got, data) {
+		t.Fatalf("decodeBinHex = %q, %q, %v", name, got, err)
+	}
+	// Run-length: "a" 0x90 0x04 is four a's.
+	rle := []byte{1, 'x', 0, 'T', 'E', 'X', 'T', 't', 't', 'x', 't', 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 'a', 0x90, 4}
+	var sb strings.Builder
+	sb.WriteString("(This file must be converted with BinHex 4.0)\n:")
+	for i := 0; i < len(rle); i += 3 {
+		var g [3]byte
+		copy(g[:], rle[i:])
+		v := uint32(g[0])<<16 | uint32(g[1])<<8 | uint32(g[2])
+		for k := 3; k >= 0; k-- {
+			sb.WriteByte(binhexAlphabet[(v>>(6*k))&63])
+		}
+	}
+	sb.WriteString(":")
+	if _, got, err := decodeBinHex([]byte(sb.String())); err != nil || string(got) != "aaaa" {
+		t.Errorf("run-length: %q, %v", got, err)
+	}
+	for _, bad := range []string{"", "no marker", "(This file must be converted with BinHex 4.0)\n:!!:"} {
+		if _, _, err := decodeBinHex([]byte(bad)); err == nil {
+			t.Errorf("decodeBinHex(%q): no error", bad)
+		}
+	}
+	raw := "From: a@example.com\r\nSubject: mac\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n" +
+		"Content-Type: application/mac-binhex40; name=\"file.bin\"\r\n\r\n" + binhexEncode("file.bin", data) + "--b--\r\n"
+	m, err := ParseMail([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Attachments) != 1 || m.Attachments[0].Filename != "file.bin" || !bytes.Equal(m.Attachments[0].Data, data) {
+		t.Errorf("attachments: %s", attNames(m))
 	}
 }

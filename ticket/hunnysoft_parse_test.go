@@ -107,14 +107,13 @@ func TestConformanceHunnysoft(t *testing.T) {
 	//     the line break ("und   die"); the expectation collapses them.
 	//   text m1011: the UTF-7 body itself is corrupt ("Fr+XKM-he").
 	//   attachment_bytes m0022: the expectation keeps the CRLF that RFC
-	//     2046 §5.1.1 assigns to the boundary; m2011: BinHex 4.0 parts
-	//     are kept encoded (application/mac-binhex40).
+	//     2046 §5.1.1 assigns to the boundary.
 	//   attachment_count: the expectations do not count PGP signatures,
-	//     named inline text parts and BinHex parts as attachments; we keep
+	//     named inline text parts and BinHex files as attachments; we keep
 	//     them (a help desk must not drop a file the sender attached).
 	sb.report(t, map[string]int{
 		"from": 72, "to": 71, "subject": 71, "message_id": 9, "text": 51, "html": 19,
-		"attachment_count": 62, "attachment_bytes": 70,
+		"attachment_count": 62, "attachment_bytes": 71,
 	})
 }
 

@@ -166,6 +166,16 @@ func (p *parser) leaf(e entity, body []byte, parentType string) error {
 			return nil
 		}
 		p.addAttachment(e.filename, e.ctype, e.contentID, false, data)
+	case e.ctype == "application/mac-binhex40" || e.ctype == "application/mac-binhex":
+		data := decodeTransfer(e.cte, body)
+		if name, file, err := decodeBinHex(data); err == nil {
+			if e.filename == "" {
+				e.filename = name
+			}
+			p.addAttachment(e.filename, contentTypeByName(e.filename), e.contentID, false, file)
+			return nil
+		}
+		p.addAttachment(e.filename, e.ctype, e.contentID, false, data)
 	case e.ctype == "message/rfc822" || e.ctype == "message/global":
 		data := decodeTransfer(e.cte, body)
 		name := e.filename
