@@ -46,6 +46,26 @@ func TestParseMailNotMail(t *testing.T) {
 	}
 }
 
+func TestParseMailMissingBlankLine(t *testing.T) {
+	// No empty line after the header: the body starts at the first line
+	// that is not a field.
+	m, err := ParseMail([]byte("From: a@example.com\nSubject: help\nThe printer is broken.\nPlease help\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Subject != "help" || m.TextBody != "The printer is broken.\nPlease help\n" {
+		t.Errorf("subject %q, body %q", m.Subject, m.TextBody)
+	}
+	// A line that lost its indentation among the fields is skipped.
+	m, err = ParseMail([]byte("Received: from a\nby b with ESMTP\nFrom: a@example.com\nSubject: s\n\nbody\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.From.Email != "a@example.com" || m.Subject != "s" || m.TextBody != "body\n" {
+		t.Errorf("from %q, subject %q, body %q", m.From, m.Subject, m.TextBody)
+	}
+}
+
 func TestParseMailLimits(t *testing.T) {
 	deadline := 2 * time.Second
 	t.Run("deep nesting", func(t *testing.T) {

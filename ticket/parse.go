@@ -69,9 +69,12 @@ func (p *parser) parseMessage(raw []byte) (*Mail, error) {
 		return nil, fmt.Errorf("empty message")
 	}
 	hdr, body := splitHeader(raw)
-	fields, err := parseFields(hdr, &p.lim)
+	fields, stop, err := parseFields(hdr, &p.lim)
 	if err != nil {
 		return nil, err
+	}
+	if stop >= 0 {
+		body = raw[stop:]
 	}
 	if !looksLikeMail(hdr, fields) {
 		return nil, fmt.Errorf("no known RFC 5322 header field before the first empty line")

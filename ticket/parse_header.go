@@ -38,11 +38,18 @@ func splitHeader(b []byte) (hdr, body []byte) {
 }
 
 // parseFields splits a header block into fields, unfolding continuation
-// lines. It is lenient: lines that are neither a field nor a continuation
-// are skipped, field names are trimmed. It fails (the caller wraps
+// lines (RFC 5322 §2.2.3: the line break is removed, the blanks stay).
+// A line that is neither a field nor a continuation is skipped when a
+// known field (see knownFields) follows it (QUIRK: zammad mail054 and
+// mail068 have continuation lines that lost their indentation, mail068
+// starts with "---- Original email message ----"); otherwise, after at
+// least one field, the body starts there, at offset stop of hdr (QUIRK:
+// mime4j malformedHeaderStartsBody-nocrlfcrlf lacks the empty line). stop
+// is -1 when the whole block is header. It fails (the caller wraps
 // ErrNotMail) when a limit is exceeded.
-func parseFields(hdr []byte, lim *limits) ([]rawField, error) {
-	var fields []rawField
+func parseFields(hdr []byte, lim *limits) (fields []rawField, stop int, err error) {
+	full := len(hdr)
+	lastKnown := -2 // offset in hdr of the last known field; -2: not computed yet
 	var cur []byte
 	var curName string
 	owned := false
@@ -61,6 +68,7 @@ func parseFields(hdr []byte, lim *limits) ([]rawField, error) {
 		return nil
 	}
 	for len(hdr) > 0 {
+		at := full - len(hdr)
 		line := hdr
 		if i := bytes.IndexByte(hdr, '\n'); i >= 0 {
 			line, hdr = hdr[:i], hdr[i+1:]
@@ -74,7 +82,7 @@ func parseFields(hdr []byte, lim *limits) ([]rawField, error) {
 		if line[0] == ' ' || line[0] == '\t' {
 			if curName != "" {
 				if len(cur)+len(line) > lim.maxFieldLen {
-					return nil, fmt.Errorf("header field %q longer than %d bytes", curName, lim.maxFieldLen)
+					return nil, -1, fmt.Errorf("header field %q longer than %d bytes", curName, lim.maxFieldLen)
 				}
 				if !owned { // never append into the caller's buffer
 					cur = append(make([]byte, 0, len(cur)+len(line)+64), cur...)
@@ -85,23 +93,56 @@ func parseFields(hdr []byte, lim *limits) ([]rawField, error) {
 			continue
 		}
 		if err := flush(); err != nil {
-			return nil, err
+			return nil, -1, err
 		}
 		colon := bytes.IndexByte(line, ':')
-		if colon <= 0 {
-			continue // QUIRK: stray lines inside header blocks are dropped
+		var name []byte
+		if colon > 0 {
+			name = bytes.TrimRight(line[:colon], " \t")
 		}
-		name := bytes.TrimSpace(line[:colon])
 		if !validFieldName(name) {
+			if lastKnown == -2 {
+				lastKnown = -1
+				if rel := lastKnownField(hdr); rel >= 0 {
+					lastKnown = full - len(hdr) + rel
+				}
+			}
+			if len(fields) > 0 && lastKnown < at {
+				return fields, at, nil
+			}
 			continue
 		}
 		curName = canonicalKey(string(name))
 		cur, owned = line[colon+1:], false
 	}
 	if err := flush(); err != nil {
-		return nil, err
+		return nil, -1, err
 	}
-	return fields, nil
+	return fields, -1, nil
+}
+
+// lastKnownField returns the offset in b of the last line that is a field
+// named in knownFields (or X-), or -1.
+func lastKnownField(b []byte) int {
+	last := -1
+	for off := 0; off < len(b); {
+		line := b[off:]
+		next := len(b)
+		if i := bytes.IndexByte(line, '\n'); i >= 0 {
+			line, next = line[:i], off+i+1
+		}
+		if c := bytes.IndexByte(line, ':'); c > 0 {
+			name := bytes.TrimRight(line[:c], " \t")
+			if validFieldName(name) {
+				k := canonicalKey(string(name))
+				if knownFields[k] || strings.HasPrefix(k, "X-") {
+					last = off
+				}
+			}
+		}
+		off = next
+	}
+	return last
 }
 
 // validFieldName reports whether b is an RFC 5322 §3.6.8 field name:

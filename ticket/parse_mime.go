@@ -67,9 +67,12 @@ func (p *parser) walk(fl fieldList, body []byte, depth int, parentType string) e
 		}
 		for _, part := range parts {
 			hdr, b := splitHeader(part)
-			fields, err := parseFields(hdr, &p.lim)
+			fields, stop, err := parseFields(hdr, &p.lim)
 			if err != nil {
 				return err
+			}
+			if stop >= 0 {
+				b = part[stop:]
 			}
 			if err := p.walk(fields, b, depth+1, e.ctype); err != nil {
 				return err
@@ -299,7 +302,7 @@ func (p *parser) addAttachment(name, ctype, cid string, inline bool, data []byte
 // innerSubject returns the decoded Subject of an embedded message.
 func innerSubject(msg []byte, lim *limits) string {
 	hdr, _ := splitHeader(stripMboxLine(msg))
-	fields, err := parseFields(hdr, lim)
+	fields, _, err := parseFields(hdr, lim)
 	if err != nil {
 		return ""
 	}
