@@ -59,6 +59,7 @@ type parser struct {
 	m     *Mail
 
 	textParts []string // inline text/plain bodies in message order
+	altBase   int      // len(textParts) when the innermost multipart/alternative began
 	htmlRaw   string   // first inline text/html body, unsanitized
 	nameless  int      // counter for invented attachment names
 }

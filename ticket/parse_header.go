@@ -171,15 +171,6 @@ func (fl fieldList) get(name string) []byte {
 	return nil
 }
 
-func (fl fieldList) has(name string) bool {
-	for _, f := range fl {
-		if f.name == name {
-			return true
-		}
-	}
-	return false
-}
-
 // knownFields are the fields at least one of which a header block must
 // contain to count as mail (see looksLikeMail).
 var knownFields = map[string]bool{

@@ -65,6 +65,10 @@ func (p *parser) walk(fl fieldList, body []byte, depth int, parentType string) e
 			// body as text so nothing is lost.
 			return p.leaf(entity{ctype: "text/plain", params: map[string]string{}, cte: e.cte}, body, parentType)
 		}
+		if e.ctype == "multipart/alternative" {
+			defer func(saved int) { p.altBase = saved }(p.altBase)
+			p.altBase = len(p.textParts)
+		}
 		for _, part := range parts {
 			hdr, b := splitHeader(part)
 			fields, stop, err := parseFields(hdr, &p.lim)
@@ -205,8 +209,8 @@ func (p *parser) leaf(e entity, body []byte, parentType string) error {
 			p.addAttachment("", e.ctype, e.contentID, false, data)
 			return nil
 		}
-		if parentType == "multipart/alternative" && len(p.textParts) > 0 {
-			return nil // an alternative rendering of text already taken
+		if parentType == "multipart/alternative" && len(p.textParts) > p.altBase {
+			return nil // another rendering of text this alternative already gave
 		}
 		text = normalizeNewlines(text)
 		if strings.Contains(text, "begin ") {

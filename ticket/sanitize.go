@@ -166,7 +166,7 @@ func htmlToText(s string) string {
 }
 
 func collapseSpace(s string) string {
-	if !strings.ContainsAny(s, "\r\n\t  ") {
+	if !strings.ContainsAny(s, "\r\n\t\f ") {
 		return s
 	}
 	var sb strings.Builder
