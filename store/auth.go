@@ -25,13 +25,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode"
-	"weak"
 
 	"github.com/mattn/go-sqlite3"
 
@@ -118,7 +116,7 @@ func (s *Store) CreateUser(ctx context.Context, name string, role Role, password
 	if err := checkSecret(password); err != nil {
 		return fmt.Errorf("create user %q: %w", name, err)
 	}
-	h, err := hashSecret(password)
+	h, err := s.hashSecret(password)
 	if err != nil {
 		return fmt.Errorf("create user %q: %w", name, err)
 	}
@@ -169,7 +167,7 @@ func (s *Store) SetPassword(ctx context.Context, name, password string) error {
 	if err := checkSecret(password); err != nil {
 		return fmt.Errorf("set password of %q: %w", name, err)
 	}
-	h, err := hashSecret(password)
+	h, err := s.hashSecret(password)
 	if err != nil {
 		return fmt.Errorf("set password of %q: %w", name, err)
 	}
@@ -222,7 +220,7 @@ func (s *Store) CreateToken(ctx context.Context, name, kind string, role Role, e
 		return "", fmt.Errorf("create token %q: %w", name, err)
 	}
 	secret := tokenPrefix + strconv.FormatInt(id, 10) + "_" + base64.RawURLEncoding.EncodeToString(random)
-	h, err := hashSecret(secret)
+	h, err := s.hashSecret(secret)
 	if err != nil {
 		return "", fmt.Errorf("create token %q: %w", name, err)
 	}
@@ -288,7 +286,7 @@ func (s *Store) AuthenticatePassword(ctx context.Context, name, password string)
 	err = s.db.QueryRowContext(ctx, `SELECT name, role, password_hash FROM users WHERE name = ?`, name).
 		Scan(&name, &role, &stored)
 	if errors.Is(err, sql.ErrNoRows) {
-		verifySecret(dummyHash, password)
+		verifySecret(s.dummyHash, password)
 		return Principal{}, fmt.Errorf("user %q: %w", name, ErrBadCredentials)
 	}
 	if err != nil {
@@ -298,8 +296,8 @@ func (s *Store) AuthenticatePassword(ctx context.Context, name, password string)
 	if !ok {
 		return Principal{}, fmt.Errorf("user %q: %w", name, ErrBadCredentials)
 	}
-	if iter < pbkdf2Iterations {
-		if h, err := hashSecret(password); err == nil {
+	if iter < s.hashIter {
+		if h, err := s.hashSecret(password); err == nil {
 			// Best effort: a failed upgrade leaves the old, valid hash.
 			_, _ = s.db.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE name = ? AND password_hash = ?`, h, name, stored)
 		}
@@ -334,7 +332,7 @@ func (s *Store) AuthenticateToken(ctx context.Context, kind, secret string) (Pri
 		`SELECT name, kind, role, secret_hash, expires_at, revoked_at FROM api_tokens WHERE id = ?`, id).
 		Scan(&t.Name, &t.Kind, &t.Role, &stored, &expires, &revoked)
 	if errors.Is(err, sql.ErrNoRows) {
-		verifySecret(dummyHash, secret)
+		verifySecret(s.dummyHash, secret)
 		return Principal{}, fmt.Errorf("token %d: %w", id, ErrBadCredentials)
 	}
 	if err != nil {
@@ -433,23 +431,35 @@ func parseTokenID(secret string) (int64, bool) {
 	return id, err == nil && id > 0
 }
 
-// dummyHash is verified against when the name or token id is unknown, so
-// that failures cost the same time either way.
-var dummyHash = "$" + hashScheme + "$i=" + strconv.Itoa(pbkdf2Iterations) + "$" +
-	base64.RawStdEncoding.EncodeToString(make([]byte, saltLen)) + "$" +
-	base64.RawStdEncoding.EncodeToString(make([]byte, hashLen))
+// initAuth sets up the hashing parameters and the credential cache of s.
+func (s *Store) initAuth(iterations int) {
+	if iterations <= 0 {
+		iterations = pbkdf2Iterations
+	}
+	s.hashIter = min(iterations, pbkdf2MaxIter)
+	// dummyHash is verified against when the name or token id is unknown,
+	// so that failures cost the same time either way.
+	s.dummyHash = "$" + hashScheme + "$i=" + strconv.Itoa(s.hashIter) + "$" +
+		base64.RawStdEncoding.EncodeToString(make([]byte, saltLen)) + "$" +
+		base64.RawStdEncoding.EncodeToString(make([]byte, hashLen))
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		panic(fmt.Sprintf("crypto/rand: %v", err)) // rand.Read never fails on supported platforms
+	}
+	s.auth = &credCache{hmacKey: k, entries: map[[sha256.Size]byte]cacheEntry{}}
+}
 
 // hashSecret returns "$pbkdf2-sha256$i=N$<salt>$<hash>" (unpadded base64).
-func hashSecret(secret string) (string, error) {
+func (s *Store) hashSecret(secret string) (string, error) {
 	salt := make([]byte, saltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("salt: %w", err)
 	}
-	dk, err := pbkdf2.Key(sha256.New, secret, salt, pbkdf2Iterations, hashLen)
+	dk, err := pbkdf2.Key(sha256.New, secret, salt, s.hashIter, hashLen)
 	if err != nil {
 		return "", fmt.Errorf("pbkdf2: %w", err)
 	}
-	return fmt.Sprintf("$%s$i=%d$%s$%s", hashScheme, pbkdf2Iterations,
+	return fmt.Sprintf("$%s$i=%d$%s$%s", hashScheme, s.hashIter,
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(dk)), nil
 }
 
@@ -491,26 +501,7 @@ type cacheEntry struct {
 	validUntil time.Time
 }
 
-// authCaches maps each Store to its credCache. It lives beside Store rather
-// than in it because Store's fields are declared in store.go; entries go
-// away with their Store (runtime.AddCleanup).
-var authCaches sync.Map // weak.Pointer[Store] -> *credCache
-
-func (s *Store) authCache() *credCache {
-	wp := weak.Make(s)
-	if c, ok := authCaches.Load(wp); ok {
-		return c.(*credCache)
-	}
-	k := make([]byte, 32)
-	if _, err := rand.Read(k); err != nil {
-		panic(fmt.Sprintf("crypto/rand: %v", err)) // rand.Read never fails on supported platforms
-	}
-	c, loaded := authCaches.LoadOrStore(wp, &credCache{hmacKey: k, entries: map[[sha256.Size]byte]cacheEntry{}})
-	if !loaded {
-		runtime.AddCleanup(s, func(wp weak.Pointer[Store]) { authCaches.Delete(wp) }, wp)
-	}
-	return c.(*credCache)
-}
+func (s *Store) authCache() *credCache { return s.auth }
 
 func (c *credCache) key(kind, name, secret string) [sha256.Size]byte {
 	m := hmac.New(sha256.New, c.hmacKey)

@@ -18,9 +18,20 @@ import (
 	"github.com/postdesk/postdesk/ticket"
 )
 
+// testHashIterations keeps PBKDF2 cheap where a test is about the logic,
+// not the work factor (a full hash costs about a second under -race).
+const testHashIterations = 4096
+
 func openAuthStore(t *testing.T, path string) *Store {
 	t.Helper()
-	s, err := Open(path, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	return openAuthStoreIter(t, path, testHashIterations)
+}
+
+// openAuthStoreIter opens a store hashing with iter PBKDF2 iterations
+// (0: the production default).
+func openAuthStoreIter(t *testing.T, path string, iter int) *Store {
+	t.Helper()
+	s, err := Open(path, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), HashIterations: iter})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -101,7 +112,7 @@ var hashFormat = regexp.MustCompile(`^\$pbkdf2-sha256\$i=310000\$[A-Za-z0-9+/]{2
 
 func TestSecretsStoredOnlyAsSaltedSlowHashes(t *testing.T) {
 	ctx := context.Background()
-	s := openAuthStore(t, filepath.Join(t.TempDir(), "p.db"))
+	s := openAuthStoreIter(t, filepath.Join(t.TempDir(), "p.db"), 0) // the production work factor
 	for _, n := range []string{"u1", "u2"} {
 		if err := s.CreateUser(ctx, n, RoleAdmin, "same password"); err != nil {
 			t.Fatal(err)
@@ -292,7 +303,7 @@ func TestVerifiedCredentialsCached(t *testing.T) {
 // upgraded on the next successful login.
 func TestWeakHashUpgradedOnLogin(t *testing.T) {
 	ctx := context.Background()
-	s := openAuthStore(t, filepath.Join(t.TempDir(), "p.db"))
+	s := openAuthStoreIter(t, filepath.Join(t.TempDir(), "p.db"), 0)
 	if err := s.CreateUser(ctx, "alice", RoleAdmin, "pw"); err != nil {
 		t.Fatal(err)
 	}

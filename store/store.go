@@ -25,6 +25,10 @@ type Options struct {
 	Registerer  prometheus.Registerer // nil: metrics not registered
 	BusyTimeout time.Duration         // how long to wait for a lock; 0: 5s
 	MaxBatch    int                   // group commit: max Update fns per commit; 0: 128
+	// HashIterations is the PBKDF2-SHA256 work factor for new password
+	// and token hashes; 0: 310,000 (OWASP). Tests lower it; existing
+	// hashes with fewer iterations are upgraded on the next login.
+	HashIterations int
 }
 
 // Store is the SQLite ticket store. It is safe for concurrent use.
@@ -41,6 +45,10 @@ type Store struct {
 	// wdb holds the single writer connection used by the committer only.
 	wdb *sql.DB
 	w   *writer // owned by the committer goroutine
+
+	hashIter  int        // PBKDF2 iterations of new hashes
+	dummyHash string     // verified when a user or token is unknown
+	auth      *credCache // verified credentials (auth.go)
 
 	maxBatch int
 	queue    chan *request
@@ -73,6 +81,7 @@ func Open(path string, opts Options) (*Store, error) {
 		queue:    make(chan *request, opts.MaxBatch),
 		done:     make(chan struct{}),
 	}
+	s.initAuth(opts.HashIterations)
 	fail := func(err error) (*Store, error) {
 		for _, db := range []*sql.DB{s.wdb, s.db, s.rdb} {
 			if db != nil {

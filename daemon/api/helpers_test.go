@@ -96,7 +96,7 @@ func startEnv(dir string, cfg envConfig) (*env, error) {
 	e := &env{reg: prometheus.NewRegistry(), clock: &clock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}, logs: &logBuffer{}}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var err error
-	if e.st, err = store.Open(filepath.Join(dir, "postdesk.db"), store.Options{Logger: log, Registerer: e.reg}); err != nil {
+	if e.st, err = store.Open(filepath.Join(dir, "postdesk.db"), store.Options{Logger: log, Registerer: e.reg, HashIterations: 4096}); err != nil {
 		return nil, err
 	}
 	so := ticket.Options{Repo: e.st, Mailboxes: []ticket.Mailbox{mailbox607}, Logger: log, Registerer: e.reg}
