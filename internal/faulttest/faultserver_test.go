@@ -12,6 +12,8 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+
+	"github.com/postdesk/postdesk/imap/imaptest"
 )
 
 // faultServer is an in-process IMAP server (imapserver + imapmemserver)
@@ -177,4 +179,9 @@ func (sess *faultSession) Store(w *imapserver.FetchWriter, numSet imap.NumSet, f
 		return err
 	}
 	return sess.UserSession.Store(w, numSet, flags, options)
+}
+
+// listFolder lists INBOX of user read-only.
+func listFolder(s *faultServer, user, pass string) ([]imaptest.MessageInfo, error) {
+	return imaptest.List(s.Addr, user, pass, "INBOX")
 }
