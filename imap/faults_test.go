@@ -3,6 +3,7 @@ package imap
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,4 +102,52 @@ func TestPanicRecovered(t *testing.T) {
 		t.Errorf("postdesk_panics_total = %v, want 1", v)
 	}
 	sink.assertOnce(t)
+}
+
+func TestConnectionCutWhileIdle(t *testing.T) {
+	t.Parallel()
+	srv := startMem(t, nil)
+	proxy := imaptest.StartProxy(t, srv.Addr)
+	sink := newSink(t)
+	h := newHarness(t, sink, nil)
+	h.set(memConfig(1, proxy.Host, proxy.Port))
+	waitFor(t, sink, 5*time.Second, "a first pass", func() bool { return !h.status(1).LastSuccess.IsZero() })
+	proxy.Cut()
+	if err := srv.Append("u", "INBOX", mail(1, "after the cut")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, sink, 5*time.Second, "delivery after reconnecting", func() bool { return sink.count(1) == 1 })
+	if proxy.Accepted() != 2 {
+		t.Errorf("accepted %d connections, want 2", proxy.Accepted())
+	}
+	sink.assertOnce(t)
+}
+
+func TestMissingFolderBacksOff(t *testing.T) {
+	t.Parallel()
+	srv := startMem(t, nil)
+	sink := newSink(t)
+	h := newHarness(t, sink, nil)
+	cfg := memConfig(1, srv.Host, srv.Port)
+	cfg.Folder = "Gone"
+	h.set(cfg, memConfig(2, srv.Host, srv.Port))
+	if err := srv.Append("u", "INBOX", mail(1, "for the healthy mailbox")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, sink, 5*time.Second, "select failures", func() bool {
+		return h.metric("postdesk_imap_polls_total", "1", "error") >= 3
+	})
+	if st := h.status(1); !strings.Contains(st.LastError, `select "Gone"`) || st.Connected {
+		t.Errorf("Status = %+v", st)
+	}
+	waitFor(t, sink, 5*time.Second, "the other mailbox importing", func() bool { return sink.count(2) == 1 })
+
+	// The folder appears: the worker recovers on its own.
+	if err := srv.User("u").Create("Gone", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Append("u", "Gone", mail(2, "in the new folder")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, sink, 5*time.Second, "delivery from the re-created folder", func() bool { return sink.count(1) == 1 })
 }

@@ -26,6 +26,7 @@ func (w *worker) wait(s *session) (timedOut bool, err error) {
 	}); err != nil {
 		return false, err
 	}
+	w.log.Debug("imap idling")
 	timedOut, waitErr := w.waitFor(s, w.cfg.IdleRestart)
 	// DONE and its tagged OK are one step: a server that stalls here is
 	// caught like any other.

@@ -25,7 +25,7 @@ func TestIdlePickup(t *testing.T) {
 	h := newHarness(t, newSink(t), nil)
 	h.set(memConfig(1, srv.Host, srv.Port)) // PollInterval 1h: only IDLE can wake it
 	waitFor(t, h.sink, 5*time.Second, "first message", func() bool { return h.sink.count(1) == 1 })
-	waitFor(t, h.sink, 5*time.Second, "connected", func() bool { return h.status(1).Connected })
+	waitFor(t, h.sink, 5*time.Second, "the worker idling", func() bool { return strings.Contains(h.log.String(), "imap idling") })
 
 	start := time.Now()
 	if err := srv.Append("u", "INBOX", mail(2, "while idling")); err != nil {
@@ -234,7 +234,7 @@ func TestDeliverErrorRetried(t *testing.T) {
 	sink := newSink(t)
 	h := newHarness(t, sink, nil)
 	h.set(memConfig(1, srv.Host, srv.Port))
-	waitFor(t, sink, 5*time.Second, "connected", func() bool { return h.status(1).Connected })
+	waitFor(t, sink, 5*time.Second, "the worker idling", func() bool { return strings.Contains(h.log.String(), "imap idling") })
 	sink.setFailing(true)
 	if err := srv.Append("u", "INBOX", mail(1, "store down")); err != nil {
 		t.Fatal(err)

@@ -183,6 +183,16 @@ func (sess *memSession) Login(username, password string) error {
 	return nil
 }
 
+// Idle reports changes that happened since the last command before idling,
+// as Dovecot does; imapmemserver alone would hold them back until the next
+// command.
+func (sess *memSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	if err := sess.UserSession.Poll(w, true); err != nil {
+		return err
+	}
+	return sess.UserSession.Idle(w, stop)
+}
+
 // saslSession adds XOAUTH2 (and keeps PLAIN).
 type saslSession struct{ *memSession }
 
