@@ -427,6 +427,10 @@ func TestE2EConfigErrorsExit2(t *testing.T) {
 	if r := pdEnv(t, []string{"CREDENTIALS_DIRECTORY=" + creds}, nil, "check-config", "--config", "../../configs/postdesk.yaml"); r.code != 0 {
 		t.Fatalf("the example configuration: exit %d %s", r.code, r.stderr)
 	}
+	show := pdEnv(t, []string{"CREDENTIALS_DIRECTORY=" + creds}, nil, "check-config", "--show", "--config", "../../configs/postdesk.yaml")
+	if show.code != 0 || strings.Contains(show.stdout, "not-a-real-secret") || !strings.Contains(show.stdout, "password: '***'") || !strings.Contains(show.stdout, "slow_threshold: 5s") {
+		t.Fatalf("check-config --show must print file key names with secrets redacted:\n%s", show.stdout)
+	}
 	if r := pd(t, nil, "version"); r.code != 0 || !strings.Contains(r.stdout, "postdesk e2e-test") {
 		t.Fatalf("version: %d %s", r.code, r.stdout)
 	}

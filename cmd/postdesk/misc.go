@@ -1,8 +1,12 @@
 package main
 
 import (
+	"encoding"
 	"fmt"
+	"reflect"
 	"runtime"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
@@ -45,7 +49,7 @@ func newCheckConfigCmd(a *app) *cobra.Command {
 				fmt.Fprintf(a.stdout, "  mailbox %d %q: %s\n", mb.ID, mb.Name, how)
 			}
 			if show {
-				out, err := yaml.Marshal(cfg.Redacted())
+				out, err := yaml.Marshal(configTree(reflect.ValueOf(cfg.Redacted())))
 				if err != nil {
 					return err
 				}
@@ -56,4 +60,57 @@ func newCheckConfigCmd(a *app) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&show, "show", false, "print the effective configuration, secrets redacted")
 	return cmd
+}
+
+// configTree renders a configuration value with the key names of the YAML
+// file (the mapstructure tags), durations and sizes as written.
+func configTree(v reflect.Value) any {
+	if !v.IsValid() {
+		return nil
+	}
+	if v.Type() == reflect.TypeFor[time.Duration]() {
+		return time.Duration(v.Int()).String()
+	}
+	if v.CanInterface() {
+		if m, ok := v.Interface().(encoding.TextMarshaler); ok && v.Kind() != reflect.Pointer {
+			if b, err := m.MarshalText(); err == nil {
+				return string(b)
+			}
+		}
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		return configTree(v.Elem())
+	case reflect.Struct:
+		out := map[string]any{}
+		for i := range v.NumField() {
+			f := v.Type().Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name, _, _ := strings.Cut(f.Tag.Get("mapstructure"), ",")
+			if name == "" || name == "-" {
+				name = strings.ToLower(f.Name)
+			}
+			out[name] = configTree(v.Field(i))
+		}
+		return out
+	case reflect.Slice, reflect.Array:
+		out := make([]any, v.Len())
+		for i := range out {
+			out[i] = configTree(v.Index(i))
+		}
+		return out
+	case reflect.Map:
+		out := map[string]any{}
+		for _, k := range v.MapKeys() {
+			out[fmt.Sprint(k.Interface())] = configTree(v.MapIndex(k))
+		}
+		return out
+	default:
+		return v.Interface()
+	}
 }
