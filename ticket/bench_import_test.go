@@ -87,8 +87,9 @@ func (c *benchCorpus) next() []byte {
 }
 
 // benchService is the import core on a fresh on-disk store (WAL,
-// synchronous=FULL, group commit), sender cap off: the mix repeats its
-// senders far more than 50 times an hour.
+// synchronous=FULL, group commit). The sender cap is raised out of reach,
+// not switched off: the mix repeats its senders far more than 50 times an
+// hour, and the cap's count query is part of every new ticket.
 func benchService(b *testing.B) *ticket.Service {
 	b.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -97,7 +98,7 @@ func benchService(b *testing.B) *ticket.Service {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
-	svc, err := ticket.NewService(ticket.Options{Repo: st, Logger: log, SenderCap: -1,
+	svc, err := ticket.NewService(ticket.Options{Repo: st, Logger: log, SenderCap: 1_000_000_000,
 		Mailboxes: []ticket.Mailbox{{ID: 1, Name: "bench", Address: "support@import.postdesk.invalid", Owner: "Agent"}}})
 	if err != nil {
 		b.Fatal(err)

@@ -19,7 +19,8 @@ type load struct {
 func (l load) perSec() float64 { return rate(l.n, l.elapsed) }
 
 // drive runs op on conc goroutines until dur has passed (each goroutine
-// finishes its operation in flight) and collects the latencies.
+// finishes its operation in flight; every goroutine runs op at least once)
+// and collects the latencies.
 func drive(dur time.Duration, conc int, op func() error) load {
 	var (
 		mu  sync.Mutex
@@ -51,7 +52,7 @@ func drive(dur time.Duration, conc int, op func() error) load {
 				}
 				mu.Unlock()
 			}()
-			for time.Now().Before(deadline) {
+			for once := true; once || time.Now().Before(deadline); once = false {
 				t := time.Now()
 				if err := op(); err != nil {
 					errs++

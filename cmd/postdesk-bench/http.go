@@ -55,7 +55,7 @@ func startServer(path string) (*server, error) {
 	cfg := config.Default()
 	cfg.Store.Path = path
 	cfg.HTTP.Listen = "127.0.0.1:0"
-	cfg.Import.SenderCap = -1
+	cfg.Import.SenderCap = benchSenderCap
 	return runDaemon(cfg, token)
 }
 
@@ -152,6 +152,7 @@ func runHTTP(ctx context.Context, b *bench, floor float64) []row {
 		return []row{skipped("http", "HTTP", httpTarget, err.Error())}
 	}
 	var rows []row
+	rows = append(rows, coldStart(srv, bods, 32))
 	for _, conc := range []int{1, 8, 32, 128} {
 		if ctx.Err() != nil {
 			break
@@ -200,4 +201,15 @@ func startProfile(path string) func() {
 		return func() {}
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }
+}
+
+// coldStart sends conc requests at once to a server that has not seen its
+// token yet, as a client pool does after a restart: until a verification
+// is cached, each request pays a full password-hash verification.
+func coldStart(srv *server, bods *bodies, conc int) row {
+	client := httpClient(conc)
+	defer client.CloseIdleConnections()
+	l := drive(0, conc, func() error { return srv.post(client, bods.next("cold")) })
+	return row{Group: "http", Name: fmt.Sprintf("HTTP: cold start, %d concurrent first requests with one Bearer token", conc),
+		Result: fmt.Sprintf("slowest %s, p50 %s, %d errors", ms(l.lat.pct(100)), ms(l.lat.pct(50)), l.errs)}
 }

@@ -45,7 +45,7 @@ func imapConfig(d *imaptest.DovecotProcess, path string) *config.Config {
 	cfg := config.Default()
 	cfg.Store.Path = path
 	cfg.HTTP.Listen = "127.0.0.1:0"
-	cfg.Import.SenderCap = -1
+	cfg.Import.SenderCap = benchSenderCap
 	cfg.Mailboxes = []config.Mailbox{{ID: benchMailbox, Name: "bench", Address: "support@bench.postdesk.invalid",
 		Assignment: config.AssignFixed,
 		IMAP: &config.IMAP{Host: d.Host, Port: d.Port, TLS: config.TLSNone, Auth: config.AuthLogin,
