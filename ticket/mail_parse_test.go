@@ -111,6 +111,26 @@ func TestParseMailLimits(t *testing.T) {
 			t.Errorf("folded: err = %v, want ErrNotMail", err)
 		}
 	})
+	t.Run("pathological headers", func(t *testing.T) {
+		// Many unterminated encoded words, unbalanced comments and
+		// quotes: parsing stays linear.
+		for _, v := range []string{
+			strings.Repeat("=?a?q?", 40000),
+			strings.Repeat("(", 200000),
+			strings.Repeat("\"a, ", 50000),
+			strings.Repeat("<a@b", 50000),
+		} {
+			raw := "From: " + v + "\r\nTo: " + v + "\r\nSubject: " + v + "\r\nContent-Type: text/plain; " +
+				"name=\"" + v + "\r\n\r\nbody"
+			start := time.Now()
+			if _, err := ParseMail([]byte(raw)); err != nil {
+				t.Fatal(err)
+			}
+			if d := time.Since(start); d > deadline {
+				t.Errorf("%.10q…: took %v", v, d)
+			}
+		}
+	})
 	t.Run("within limits", func(t *testing.T) {
 		var b bytes.Buffer
 		b.WriteString("From: a@example.com\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n")

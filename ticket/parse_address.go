@@ -183,11 +183,15 @@ func matchParen(s string) int {
 func splitTopLevel(s string) []string {
 	var out []string
 	start, depth, inQ, inA := 0, 0, false, false
+	var bs []byte // s as bytes, made once: converting s[i:] per word would be quadratic
 	for i := 0; i < len(s); i++ {
 		if s[i] == '=' && i+1 < len(s) && s[i+1] == '?' && depth == 0 {
+			if bs == nil {
+				bs = []byte(s)
+			}
 			// An encoded word is one token even if it hides a comma
 			// (QUIRK: zammad mail065 "=?iso-8859-1?Q?B=FCrling,=20Andreas?=").
-			if _, _, n, ok := parseEncodedWord([]byte(s[i:])); ok {
+			if _, _, n, ok := parseEncodedWord(bs[i:]); ok {
 				i += n - 1
 				continue
 			}

@@ -80,6 +80,9 @@ func isBlank(b []byte) bool {
 	return true
 }
 
+// maxEncodedWord bounds the text of one encoded word.
+const maxEncodedWord = 2048
+
 // parseEncodedWord parses "=?charset?E?text?=" at the start of v and
 // returns the charset, the decoded bytes and the length consumed.
 func parseEncodedWord(v []byte) (charset string, data []byte, n int, ok bool) {
@@ -94,7 +97,9 @@ func parseEncodedWord(v []byte) (charset string, data []byte, n int, ok bool) {
 	}
 	enc := rest[q+1] | 0x20
 	text := rest[q+3:]
-	end := bytes.Index(text, []byte("?="))
+	// RFC 2047 §2 allows 75 characters; broken mailers write longer
+	// words, but bounding the search keeps a header full of "=?" linear.
+	end := bytes.Index(text[:min(len(text), maxEncodedWord)], []byte("?="))
 	if end < 0 {
 		return "", nil, 0, false
 	}
