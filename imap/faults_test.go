@@ -31,8 +31,8 @@ func TestConnectionCutMidFetch(t *testing.T) {
 	cfg := memConfig(1, proxy.Host, proxy.Port)
 	cfg.BatchSize = 20
 	h.set(cfg)
-	waitFor(t, sink, 10*time.Second, "all messages", func() bool { return sink.count(1) == n })
-	waitFor(t, sink, 5*time.Second, "all \\Seen", func() bool { return countSeen(list(t, srv.Addr, "INBOX")) == n })
+	waitFor(t, sink, patience, "all messages", func() bool { return sink.count(1) == n })
+	waitFor(t, sink, patience, "all \\Seen", func() bool { return countSeen(list(t, srv.Addr, "INBOX")) == n })
 	sink.assertOnce(t)
 	if proxy.Cuts() != 1 || proxy.Accepted() < 2 {
 		t.Errorf("proxy cut %d connections, accepted %d", proxy.Cuts(), proxy.Accepted())
@@ -68,20 +68,20 @@ func TestStalledServer(t *testing.T) {
 			cfg.IdleRestart = 300 * time.Millisecond
 			cfg.CommandTimeout = 500 * time.Millisecond
 			h.set(cfg)
-			waitFor(t, sink, 5*time.Second, "a first pass", func() bool { return !h.status(1).LastSuccess.IsZero() })
+			waitFor(t, sink, patience, "a first pass", func() bool { return !h.status(1).LastSuccess.IsZero() })
 
 			proxy.Stall() // the open connection goes silent, new ones work
 			if err := srv.Append("u", "INBOX", mail(1, "after the stall")); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, sink, 10*time.Second, "delivery over a new connection", func() bool { return sink.count(1) == 1 })
+			waitFor(t, sink, patience, "delivery over a new connection", func() bool { return sink.count(1) == 1 })
 			if proxy.Accepted() < 2 {
 				t.Errorf("accepted %d connections: the worker did not reconnect", proxy.Accepted())
 			}
 			if v := h.metric("postdesk_imap_reconnects_total", "1"); v < 1 {
 				t.Errorf("reconnects = %v", v)
 			}
-			waitFor(t, sink, 5*time.Second, "\\Seen", func() bool { return countSeen(list(t, srv.Addr, "INBOX")) == 1 })
+			waitFor(t, sink, patience, "\\Seen", func() bool { return countSeen(list(t, srv.Addr, "INBOX")) == 1 })
 			sink.assertOnce(t)
 		})
 	}
@@ -97,7 +97,7 @@ func TestPanicRecovered(t *testing.T) {
 	sink.panicOne = true
 	h := newHarness(t, sink, nil)
 	h.set(memConfig(1, srv.Host, srv.Port))
-	waitFor(t, sink, 5*time.Second, "delivery after the panic", func() bool { return sink.count(1) == 1 })
+	waitFor(t, sink, patience, "delivery after the panic", func() bool { return sink.count(1) == 1 })
 	if v := h.metric("postdesk_panics_total"); v != 1 {
 		t.Errorf("postdesk_panics_total = %v, want 1", v)
 	}
@@ -111,12 +111,12 @@ func TestConnectionCutWhileIdle(t *testing.T) {
 	sink := newSink(t)
 	h := newHarness(t, sink, nil)
 	h.set(memConfig(1, proxy.Host, proxy.Port))
-	waitFor(t, sink, 5*time.Second, "a first pass", func() bool { return !h.status(1).LastSuccess.IsZero() })
+	waitFor(t, sink, patience, "a first pass", func() bool { return !h.status(1).LastSuccess.IsZero() })
 	proxy.Cut()
 	if err := srv.Append("u", "INBOX", mail(1, "after the cut")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, sink, 5*time.Second, "delivery after reconnecting", func() bool { return sink.count(1) == 1 })
+	waitFor(t, sink, patience, "delivery after reconnecting", func() bool { return sink.count(1) == 1 })
 	if proxy.Accepted() != 2 {
 		t.Errorf("accepted %d connections, want 2", proxy.Accepted())
 	}
@@ -134,13 +134,13 @@ func TestMissingFolderBacksOff(t *testing.T) {
 	if err := srv.Append("u", "INBOX", mail(1, "for the healthy mailbox")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, sink, 5*time.Second, "select failures", func() bool {
+	waitFor(t, sink, patience, "select failures", func() bool {
 		return h.metric("postdesk_imap_polls_total", "1", "error") >= 3
 	})
 	if st := h.status(1); !strings.Contains(st.LastError, `select "Gone"`) || st.Connected {
 		t.Errorf("Status = %+v", st)
 	}
-	waitFor(t, sink, 5*time.Second, "the other mailbox importing", func() bool { return sink.count(2) == 1 })
+	waitFor(t, sink, patience, "the other mailbox importing", func() bool { return sink.count(2) == 1 })
 
 	// The folder appears: the worker recovers on its own.
 	if err := srv.User("u").Create("Gone", nil); err != nil {
@@ -149,5 +149,5 @@ func TestMissingFolderBacksOff(t *testing.T) {
 	if err := srv.Append("u", "Gone", mail(2, "in the new folder")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, sink, 5*time.Second, "delivery from the re-created folder", func() bool { return sink.count(1) == 1 })
+	waitFor(t, sink, patience, "delivery from the re-created folder", func() bool { return sink.count(1) == 1 })
 }

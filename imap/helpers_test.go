@@ -147,6 +147,10 @@ func (s *testSink) assertOnce(t testing.TB) {
 	}
 }
 
+// patience bounds waiting for a condition: generous, because the tests share
+// two cores with whole builds; a healthy run takes milliseconds.
+const patience = 20 * time.Second
+
 // waitFor waits until cond holds (checked on every sink change and every
 // 20 ms, for conditions on the server side), failing the test after d.
 func waitFor(t testing.TB, s *testSink, d time.Duration, what string, cond func() bool) {
@@ -284,8 +288,8 @@ func memConfig(id int64, host string, port int) Config {
 		Username: "u", Password: "p-secret",
 		PollInterval:   time.Hour, // tests that poll set their own
 		IdleRestart:    20 * time.Minute,
-		DialTimeout:    2 * time.Second,
-		CommandTimeout: 2 * time.Second,
+		DialTimeout:    5 * time.Second,
+		CommandTimeout: 5 * time.Second,
 	}
 }
 

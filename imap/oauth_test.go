@@ -106,7 +106,7 @@ func TestXOAuth2WithRotatedRefreshToken(t *testing.T) {
 		RefreshToken: "refresh-configured-stale", Scopes: []string{"https://mail.example.com/"}}
 	before := time.Now()
 	h.set(cfg)
-	waitFor(t, sink, 5*time.Second, "delivery over XOAUTH2", func() bool { return sink.count(1) == 1 })
+	waitFor(t, sink, patience, "delivery over XOAUTH2", func() bool { return sink.count(1) == 1 })
 	if got := tokens.get(1); got != "refresh-rotated-r" {
 		t.Errorf("stored refresh token %q, want the rotated one", got)
 	}
@@ -125,7 +125,7 @@ func TestXOAuth2WithRotatedRefreshToken(t *testing.T) {
 	if err := srv.Append("u", "INBOX", mail(2, "second")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, sink, 5*time.Second, "second delivery", func() bool { return sink.count(1) == 2 })
+	waitFor(t, sink, patience, "second delivery", func() bool { return sink.count(1) == 2 })
 	prov.mu.Lock()
 	grants := prov.grants
 	prov.mu.Unlock()
@@ -145,7 +145,7 @@ func TestXOAuth2RejectedTokenEndpoint(t *testing.T) {
 	cfg.Auth = AuthXOAuth2
 	cfg.OAuth = &OAuthConfig{TokenURL: endpoint.URL, ClientID: "client", ClientSecret: "client-secret", RefreshToken: "revoked"}
 	h.set(cfg)
-	waitFor(t, h.sink, 5*time.Second, "auth failures", func() bool {
+	waitFor(t, h.sink, patience, "auth failures", func() bool {
 		return h.metric("postdesk_imap_auth_failures_total", "1") >= 2
 	})
 	if st := h.status(1); !strings.Contains(st.LastError, "oauth token endpoint") {

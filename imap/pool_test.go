@@ -25,7 +25,7 @@ func TestPoolSetReload(t *testing.T) {
 	h := newHarness(t, sink, nil)
 	a, b := memConfig(1, srv.Host, srv.Port), memConfig(2, srv.Host, srv.Port)
 	h.set(a, b)
-	waitFor(t, sink, 5*time.Second, "both connected", func() bool { return h.status(1).Connected && h.status(2).Connected })
+	waitFor(t, sink, patience, "both connected", func() bool { return h.status(1).Connected && h.status(2).Connected })
 
 	// Invalid configurations change nothing.
 	broken := b
@@ -54,7 +54,7 @@ func TestPoolSetReload(t *testing.T) {
 	if err := srv.Append("u", "INBOX", mail(1, "after reload")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, sink, 5*time.Second, "deliveries to 1 and 3", func() bool { return sink.count(1) == 1 && sink.count(3) == 1 })
+	waitFor(t, sink, patience, "deliveries to 1 and 3", func() bool { return sink.count(1) == 1 && sink.count(3) == 1 })
 	if sink.count(2) != 0 {
 		t.Error("removed mailbox delivered")
 	}
@@ -131,7 +131,7 @@ func TestMetricsPassPromtool(t *testing.T) {
 	srv := startMem(t, nil)
 	h := newHarness(t, newSink(t), nil)
 	h.set(memConfig(7, srv.Host, srv.Port))
-	waitFor(t, h.sink, 5*time.Second, "a pass", func() bool { return !h.status(7).LastSuccess.IsZero() })
+	waitFor(t, h.sink, patience, "a pass", func() bool { return !h.status(7).LastSuccess.IsZero() })
 	mfs, err := h.reg.Gather()
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package imap
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/postdesk/postdesk/imap/imaptest"
 )
@@ -47,10 +46,10 @@ func TestTLS(t *testing.T) {
 			}
 			h.set(cfg)
 			if tc.wantErr == "" {
-				waitFor(t, sink, 5*time.Second, "delivery over TLS", func() bool { return sink.count(1) == 1 })
+				waitFor(t, sink, patience, "delivery over TLS", func() bool { return sink.count(1) == 1 })
 				return
 			}
-			waitFor(t, sink, 5*time.Second, "a TLS failure", func() bool {
+			waitFor(t, sink, patience, "a TLS failure", func() bool {
 				return strings.Contains(strings.ToLower(h.status(1).LastError), tc.wantErr)
 			})
 			if sink.count(1) != 0 {

@@ -24,16 +24,16 @@ func TestIdlePickup(t *testing.T) {
 	}
 	h := newHarness(t, newSink(t), nil)
 	h.set(memConfig(1, srv.Host, srv.Port)) // PollInterval 1h: only IDLE can wake it
-	waitFor(t, h.sink, 5*time.Second, "first message", func() bool { return h.sink.count(1) == 1 })
-	waitFor(t, h.sink, 5*time.Second, "the worker idling", func() bool { return strings.Contains(h.log.String(), "imap idling") })
+	waitFor(t, h.sink, patience, "first message", func() bool { return h.sink.count(1) == 1 })
+	waitFor(t, h.sink, patience, "the worker idling", func() bool { return strings.Contains(h.log.String(), "imap idling") })
 
 	start := time.Now()
 	if err := srv.Append("u", "INBOX", mail(2, "while idling")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, h.sink, 5*time.Second, "message appended while idling", func() bool { return h.sink.count(1) == 2 })
+	waitFor(t, h.sink, patience, "message appended while idling", func() bool { return h.sink.count(1) == 2 })
 	t.Logf("IDLE pick-up latency (memserver): %v", time.Since(start))
-	waitFor(t, h.sink, 5*time.Second, "both flagged \\Seen", func() bool { return countSeen(list(t, srv.Addr, "INBOX")) == 2 })
+	waitFor(t, h.sink, patience, "both flagged \\Seen", func() bool { return countSeen(list(t, srv.Addr, "INBOX")) == 2 })
 	h.sink.assertOnce(t)
 
 	st := h.status(1)
@@ -43,7 +43,7 @@ func TestIdlePickup(t *testing.T) {
 	if v := h.metric("postdesk_imap_connected", "1"); v != 1 {
 		t.Errorf("connected = %v", v)
 	}
-	waitFor(t, h.sink, 5*time.Second, "two clean passes", func() bool {
+	waitFor(t, h.sink, patience, "two clean passes", func() bool {
 		return h.metric("postdesk_imap_polls_total", "1", "ok") >= 2
 	})
 	if v := h.metric("postdesk_imap_polls_total", "1", "error"); v != 0 {
@@ -64,14 +64,14 @@ func TestPollFallback(t *testing.T) {
 	cfg := memConfig(1, srv.Host, srv.Port)
 	cfg.PollInterval = 50 * time.Millisecond
 	h.set(cfg)
-	waitFor(t, h.sink, 5*time.Second, "a first poll", func() bool { return !h.status(1).LastSuccess.IsZero() })
+	waitFor(t, h.sink, patience, "a first poll", func() bool { return !h.status(1).LastSuccess.IsZero() })
 	for i := range 3 {
 		if err := srv.Append("u", "INBOX", mail(i, "polled")); err != nil {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, h.sink, 5*time.Second, "3 polled messages", func() bool { return h.sink.count(1) == 3 })
-	waitFor(t, h.sink, 5*time.Second, "3 flagged \\Seen", func() bool { return countSeen(list(t, srv.Addr, "INBOX")) == 3 })
+	waitFor(t, h.sink, patience, "3 polled messages", func() bool { return h.sink.count(1) == 3 })
+	waitFor(t, h.sink, patience, "3 flagged \\Seen", func() bool { return countSeen(list(t, srv.Addr, "INBOX")) == 3 })
 	h.sink.assertOnce(t)
 	if !strings.Contains(h.log.String(), "idle=false") {
 		t.Error("the worker did not fall back to polling")
@@ -135,9 +135,9 @@ func TestAfterImportActions(t *testing.T) {
 			cfg.BatchSize = 3 // two batches
 			cfg.PollInterval = 50 * time.Millisecond
 			h.set(cfg)
-			waitFor(t, h.sink, 5*time.Second, "4 messages", func() bool { return h.sink.count(1) == 4 })
+			waitFor(t, h.sink, patience, "4 messages", func() bool { return h.sink.count(1) == 4 })
 			// The acknowledgement follows the commit; wait for the pass to end.
-			waitFor(t, h.sink, 5*time.Second, "a clean pass", func() bool {
+			waitFor(t, h.sink, patience, "a clean pass", func() bool {
 				return h.metric("postdesk_imap_polls_total", "1", "ok") >= 1
 			})
 			tc.check(t, list(t, srv.Addr, "INBOX"), list(t, srv.Addr, "Archive"))
@@ -163,7 +163,7 @@ func TestUIDValidityChange(t *testing.T) {
 	cfg := memConfig(1, srv.Host, srv.Port)
 	cfg.IdleRestart = 100 * time.Millisecond // a quiet interval re-selects
 	h.set(cfg)
-	waitFor(t, h.sink, 5*time.Second, "2 messages", func() bool { return h.sink.count(1) == 2 })
+	waitFor(t, h.sink, patience, "2 messages", func() bool { return h.sink.count(1) == 2 })
 	before, _ := h.sink.Cursor(t.Context(), 1)
 
 	if err := srv.Recreate("u", "INBOX"); err != nil {
@@ -174,7 +174,7 @@ func TestUIDValidityChange(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, h.sink, 5*time.Second, "3 messages under the new UIDVALIDITY", func() bool { return h.sink.count(1) == 5 })
+	waitFor(t, h.sink, patience, "3 messages under the new UIDVALIDITY", func() bool { return h.sink.count(1) == 5 })
 	after, _ := h.sink.Cursor(t.Context(), 1)
 	if after.UIDValidity == before.UIDValidity || after.UID != 3 {
 		t.Errorf("cursor %+v → %+v, want a new UIDVALIDITY at UID 3", before, after)
@@ -213,7 +213,7 @@ func TestQuarantine(t *testing.T) {
 			cfg.AfterImport = tc.action
 			cfg.QuarantineFolder = tc.folder
 			h.set(cfg)
-			waitFor(t, sink, 5*time.Second, "3 messages and a clean pass", func() bool {
+			waitFor(t, sink, patience, "3 messages and a clean pass", func() bool {
 				return sink.count(1) == 3 && h.metric("postdesk_imap_polls_total", "1", "ok") >= 1
 			})
 			inbox, quarantine := list(t, srv.Addr, "INBOX"), list(t, srv.Addr, "Quarantine")
@@ -234,12 +234,12 @@ func TestDeliverErrorRetried(t *testing.T) {
 	sink := newSink(t)
 	h := newHarness(t, sink, nil)
 	h.set(memConfig(1, srv.Host, srv.Port))
-	waitFor(t, sink, 5*time.Second, "the worker idling", func() bool { return strings.Contains(h.log.String(), "imap idling") })
+	waitFor(t, sink, patience, "the worker idling", func() bool { return strings.Contains(h.log.String(), "imap idling") })
 	sink.setFailing(true)
 	if err := srv.Append("u", "INBOX", mail(1, "store down")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, sink, 5*time.Second, "2 failed deliveries", func() bool {
+	waitFor(t, sink, patience, "2 failed deliveries", func() bool {
 		sink.mu.Lock()
 		defer sink.mu.Unlock()
 		return sink.errs >= 2
@@ -254,8 +254,8 @@ func TestDeliverErrorRetried(t *testing.T) {
 		t.Errorf("polls error = %v", v)
 	}
 	sink.setFailing(false)
-	waitFor(t, sink, 5*time.Second, "delivery after recovery", func() bool { return sink.count(1) == 1 })
-	waitFor(t, sink, 5*time.Second, "\\Seen after commit", func() bool { return countSeen(list(t, srv.Addr, "INBOX")) == 1 })
+	waitFor(t, sink, patience, "delivery after recovery", func() bool { return sink.count(1) == 1 })
+	waitFor(t, sink, patience, "\\Seen after commit", func() bool { return countSeen(list(t, srv.Addr, "INBOX")) == 1 })
 	sink.assertOnce(t)
 	if v := h.metric("postdesk_imap_reconnects_total", "1"); v != 0 {
 		t.Errorf("a store failure reconnected %v times; the connection should be kept", v)
@@ -281,7 +281,7 @@ func TestOversize(t *testing.T) {
 	cfg := memConfig(1, srv.Host, srv.Port)
 	cfg.MaxSize = 4096
 	h.set(cfg)
-	waitFor(t, sink, 5*time.Second, "3 messages", func() bool { return sink.count(1) == 3 })
+	waitFor(t, sink, patience, "3 messages", func() bool { return sink.count(1) == 3 })
 	var over, small, hdr Message
 	for _, m := range sink.messages(1) {
 		switch m.UID {
@@ -303,7 +303,7 @@ func TestOversize(t *testing.T) {
 	if small.Oversize || !bytes.Equal(small.Raw, mail(2, "small")) {
 		t.Errorf("small message: %+v", small)
 	}
-	waitFor(t, sink, 5*time.Second, "the small one \\Seen", func() bool {
+	waitFor(t, sink, patience, "the small one \\Seen", func() bool {
 		msgs := list(t, srv.Addr, "INBOX")
 		return len(msgs) == 3 && msgs[1].Seen()
 	})
@@ -331,8 +331,8 @@ func TestAuthFailureIsolated(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, sink, 5*time.Second, "5 messages in the healthy mailbox", func() bool { return sink.count(1) == 5 })
-	waitFor(t, sink, 5*time.Second, "repeated auth failures", func() bool {
+	waitFor(t, sink, patience, "5 messages in the healthy mailbox", func() bool { return sink.count(1) == 5 })
+	waitFor(t, sink, patience, "repeated auth failures", func() bool {
 		return h.metric("postdesk_imap_auth_failures_total", "2") >= 3
 	})
 	st := h.status(2)
