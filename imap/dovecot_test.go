@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/postdesk/postdesk/imap/imaptest"
 )
 
@@ -88,27 +89,93 @@ func TestDovecotDrainAndIdle(t *testing.T) {
 			waitFor(t, sink, patience, "the worker idling", func() bool {
 				return h.status(607).Backlog == 0 && strings.Contains(h.log.String(), "imap idling")
 			})
-			var lat []time.Duration
+			// A second client idles on INBOX too: its EXISTS time is
+			// Dovecot's own share of the latency, so a machine too loaded
+			// to meet the target is told apart from a slow worker.
+			exists := idleObserver(t, d)
+			var lat, server []time.Duration
 			for i := range 5 {
 				want := n + i + 1
+				drainExists(exists)
 				if err := d.Deliver(dovecotMail(n + i)); err != nil {
 					t.Fatalf("%v\n%s", err, d.Log())
 				}
 				t0 := time.Now()
 				waitFor(t, sink, patience, "the new message", func() bool { return sink.count(607) == want })
 				lat = append(lat, time.Since(t0))
+				// With move the worker may take the message away before
+				// the observer's process looks: then it sees no EXISTS.
+				select {
+				case at := <-exists:
+					server = append(server, max(at.Sub(t0), 0))
+				case <-time.After(2 * time.Second):
+				}
 			}
 			slices.Sort(lat)
-			t.Logf("Dovecot IDLE latency (%s), delivered → committed, 5 messages: min %v, median %v, max %v",
-				action, lat[0].Round(time.Millisecond), lat[2].Round(time.Millisecond), lat[4].Round(time.Millisecond))
-			// The median, so that one scheduling hiccup of a loaded CI
-			// machine does not fail the test; the figure is logged anyway.
-			if lat[2] >= time.Second {
+			slices.Sort(server)
+			dovecotShare := time.Duration(-1)
+			if len(server) > 0 {
+				dovecotShare = server[len(server)/2]
+			}
+			t.Logf("Dovecot IDLE latency (%s), delivered → committed, 5 messages: min %v, median %v, max %v "+
+				"(Dovecot's EXISTS to a second client alone: median %v of %d)", action, lat[0].Round(time.Millisecond),
+				lat[2].Round(time.Millisecond), lat[4].Round(time.Millisecond), dovecotShare.Round(time.Millisecond), len(server))
+			switch {
+			case lat[2] < time.Second:
+			case dovecotShare > 700*time.Millisecond:
+				t.Logf("the machine is overloaded (Dovecot itself needed a median %v to announce a message): "+
+					"the 1 s target is not asserted on this run", dovecotShare)
+			default:
 				t.Errorf("new messages took a median %v from delivery to commit, want under 1s", lat[2])
 			}
 			if v := h.metric("postdesk_imap_reconnects_total", "607"); v != 0 {
 				t.Errorf("%v reconnects against a healthy Dovecot", v)
 			}
 		})
+	}
+}
+
+// idleObserver logs in as a second client, idles on INBOX and sends the
+// arrival time of every EXISTS.
+func idleObserver(t *testing.T, d *imaptest.Dovecot) <-chan time.Time {
+	t.Helper()
+	ch := make(chan time.Time, 64)
+	c, err := imapclient.DialInsecure(d.Addr, &imapclient.Options{
+		UnilateralDataHandler: &imapclient.UnilateralDataHandler{
+			Mailbox: func(m *imapclient.UnilateralDataMailbox) {
+				if m.NumMessages != nil {
+					select {
+					case ch <- time.Now():
+					default:
+					}
+				}
+			},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := c.Login(d.User, d.Password).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	idle, err := c.Idle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = idle.Close() })
+	return ch
+}
+
+func drainExists(ch <-chan time.Time) {
+	for {
+		select {
+		case <-ch:
+		default:
+			return
+		}
 	}
 }

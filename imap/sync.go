@@ -50,7 +50,9 @@ func (w *worker) pass(s *session, fresh bool) error {
 	case <-s.newMail:
 	default:
 	}
-	if !fresh {
+	// After IDLE (or SELECT) the server has already told us about new
+	// messages; a polling session asks with NOOP first.
+	if !fresh && !s.idle {
 		if err := s.step("noop", w.cfg.CommandTimeout, func() error { return s.c.Noop().Wait() }); err != nil {
 			return err
 		}
