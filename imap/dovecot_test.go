@@ -82,6 +82,8 @@ func TestDovecotDrainAndIdle(t *testing.T) {
 					return err1 == nil && err2 == nil && inbox == 0 && archived == n
 				}
 			})
+			t.Logf("Dovecot drain (%s): all %d acknowledged on the server %v after the start", action, n,
+				time.Since(start).Round(time.Millisecond))
 
 			// Latency of a new message, from the end of its delivery
 			// (doveadm save returned) to its commit: Dovecot's IDLE
