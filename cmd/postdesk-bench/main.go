@@ -49,9 +49,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	quick := fs.Bool("quick", false, "a fast subset for CI (under 2 minutes): shorter runs, fewer messages, 100,000 tickets for scale")
 	only := fs.String("only", "", "comma-separated row groups or numbers to run: "+strings.Join(groups, ",")+" (1-7); default all")
 	corpusDir := fs.String("corpus", "../shared/corpora", "the shared mail corpora")
-	dur := fs.Duration("duration", 0, "length of each load measurement (default 10s, 3s with --quick)")
-	imapN := fs.Int("imap-messages", 0, "messages in Dovecot for the IMAP drain (default 10000, 1000 with --quick)")
-	idleN := fs.Int("idle-deliveries", 0, "deliveries for the IDLE latency (default 100, 20 with --quick)")
+	dur := fs.Duration("duration", 0, "length of each load measurement (default 10s, 2s with --quick)")
+	imapN := fs.Int("imap-messages", 0, "messages in Dovecot for the IMAP drain (default 10000, 500 with --quick)")
+	idleN := fs.Int("idle-deliveries", 0, "deliveries for the IDLE latency (default 100, 10 with --quick)")
 	scaleN := fs.Int("scale-tickets", 0, "tickets in the store for the scale row (default 1000000, 100000 with --quick)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the core rows to `file`")
 	memProfile := fs.String("memprofile", "", "write an allocation profile after the core rows to `file`")
@@ -110,8 +110,8 @@ func (b *bench) defaults() {
 			}
 		}
 	}
-	pick(&b.imapMessages, 10000, 1000)
-	pick(&b.idleDeliveries, 100, 20)
+	pick(&b.imapMessages, 10000, 500)
+	pick(&b.idleDeliveries, 100, 10)
 	pick(&b.scaleTickets, 1_000_000, 100_000)
 	if b.dur <= 0 {
 		b.dur = 10 * time.Second

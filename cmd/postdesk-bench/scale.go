@@ -96,7 +96,8 @@ func (s *scaleSide) close() {
 	s.srv.close()
 }
 
-// seededStore returns a private copy of a store holding n seeded tickets.
+// seededStore returns a private copy of a store holding n seeded tickets,
+// synced to disk.
 // The seeded file is built once and kept in $TMPDIR for later runs.
 func seededStore(b *bench, n int) (string, error) {
 	cache := filepath.Join(os.TempDir(), fmt.Sprintf("postdesk-bench-scale-%d.db", n))
@@ -227,6 +228,12 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	// Written back now, not while the store is measured: the copy's dirty
+	// pages would otherwise compete with the measured commits' fsyncs.
+	if err := out.Sync(); err != nil {
 		out.Close()
 		return err
 	}
