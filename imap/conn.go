@@ -82,10 +82,12 @@ type session struct {
 	newMail chan struct{} // signalled (non-blocking) on EXISTS
 	stopCtx func() bool   // detaches the hard-stop hook
 
-	uidValidity uint32 // of the selected folder
-	idle        bool   // IDLE offered and enabled
-	move        bool   // MOVE offered
-	uidPlus     bool   // UIDPLUS (UID EXPUNGE) offered
+	uidValidity  uint32   // of the selected folder
+	uidNext      imap.UID // at SELECT; 0 if not reported
+	rescanLogged uint32   // UIDVALIDITY whose rescan was logged
+	idle         bool     // IDLE offered and enabled
+	move         bool     // MOVE offered
+	uidPlus      bool     // UIDPLUS (UID EXPUNGE) offered
 }
 
 // step runs fn under the watchdog with timeout d. A stalled server turns

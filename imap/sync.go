@@ -37,6 +37,7 @@ func (w *worker) selectFolder(s *session) error {
 		return err
 	}
 	s.uidValidity = sel.UIDValidity
+	s.uidNext = sel.UIDNext
 	w.log.Debug("imap folder selected", "folder", w.cfg.Folder, "uidvalidity", sel.UIDValidity,
 		"messages", sel.NumMessages, "idle", s.idle, "move", s.move, "uidplus", s.uidPlus)
 	return nil
@@ -63,11 +64,23 @@ func (w *worker) pass(s *session, fresh bool) error {
 	}
 	uv := s.uidValidity
 	last := imap.UID(cur.UID)
-	if cur.UIDValidity != uv {
+	switch {
+	case cur.UIDValidity != uv:
 		// RFC 9051 §2.3.1.1: the old UIDs mean nothing now. Re-scan from UID
 		// 1; the import core deduplicates by Message-ID or content hash.
-		if cur.UIDValidity != 0 {
+		if cur.UIDValidity != 0 && s.rescanLogged != uv {
+			s.rescanLogged = uv
 			w.log.Info("imap uidvalidity changed; rescanning folder", "old", cur.UIDValidity, "new", uv)
+		}
+		last = 0
+	case fresh && s.uidNext != 0 && s.uidNext <= last: // uidNext is current only right after SELECT
+		// QUIRK: a server that renumbered its messages without a new
+		// UIDVALIDITY (restored backup, migrated store). Trusting the cursor
+		// would skip every new message up to it; a rescan loses nothing.
+		if s.rescanLogged != uv {
+			s.rescanLogged = uv
+			w.log.Warn("imap server UIDNEXT is at or below the cursor; rescanning folder",
+				"uidnext", s.uidNext, "cursor", last)
 		}
 		last = 0
 	}

@@ -367,3 +367,24 @@ func TestBackoffGrowsAndCaps(t *testing.T) {
 		}
 	}
 }
+
+func TestCursorAheadOfServerRescans(t *testing.T) {
+	t.Parallel()
+	srv := startMem(t, nil)
+	for i := range 2 {
+		if err := srv.Append("u", "INBOX", mail(i, "renumbered server")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sink := newSink(t)
+	sink.rewind = true
+	// The server lost its UIDs without changing UIDVALIDITY (1 for the
+	// first folder imapmemserver creates): the cursor is far ahead.
+	sink.cursors[1] = Cursor{UIDValidity: 1, UID: 100}
+	h := newHarness(t, sink, nil)
+	h.set(memConfig(1, srv.Host, srv.Port))
+	waitFor(t, sink, patience, "both messages despite the cursor", func() bool { return sink.count(1) == 2 })
+	if !strings.Contains(h.log.String(), "UIDNEXT is at or below the cursor") {
+		t.Error("the rescan was not logged")
+	}
+}
