@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
 	"github.com/postdesk/postdesk/imap/imaptest"
 )
 
@@ -150,4 +152,67 @@ func TestMissingFolderBacksOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, sink, patience, "delivery from the re-created folder", func() bool { return sink.count(1) == 1 })
+}
+
+func TestServerRefusals(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		command, action, folder string
+	}{
+		{"SELECT", "seen", "INBOX"},
+		{"SEARCH", "seen", "INBOX"},
+		{"FETCH", "seen", "INBOX"},
+		{"STORE", "seen", "INBOX"},
+		{"MOVE", "move:Archive", "Archive"},
+		{"EXPUNGE", "delete", ""},
+	} {
+		t.Run(tc.command, func(t *testing.T) {
+			t.Parallel()
+			srv := startMem(t, nil)
+			var mu sync.Mutex
+			refused := 0
+			srv.SetFault(func(cmd string) error {
+				mu.Lock()
+				defer mu.Unlock()
+				if cmd != tc.command || refused == 3 {
+					return nil
+				}
+				refused++
+				return &imap.Error{Type: imap.StatusResponseTypeNo, Text: "injected refusal"}
+			})
+			for i := range 3 {
+				if err := srv.Append("u", "INBOX", mail(i, "refused "+tc.command)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sink := newSink(t)
+			h := newHarness(t, sink, nil)
+			cfg := memConfig(1, srv.Host, srv.Port)
+			cfg.AfterImport = tc.action
+			h.set(cfg)
+			waitFor(t, sink, patience, "3 deliveries and the acknowledgements", func() bool {
+				if sink.count(1) != 3 {
+					return false
+				}
+				switch tc.folder {
+				case "INBOX":
+					return countSeen(list(t, srv.Addr, "INBOX")) == 3
+				case "":
+					return len(list(t, srv.Addr, "INBOX")) == 0
+				default:
+					return len(list(t, srv.Addr, tc.folder)) == 3
+				}
+			})
+			mu.Lock()
+			n := refused
+			mu.Unlock()
+			if n != 3 {
+				t.Errorf("%s refused %d times, want 3", tc.command, n)
+			}
+			if v := h.metric("postdesk_imap_polls_total", "1", "error"); v < 1 {
+				t.Errorf("polls error = %v", v)
+			}
+			sink.assertOnce(t)
+		})
+	}
 }

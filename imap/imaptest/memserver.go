@@ -50,6 +50,27 @@ type MemServer struct {
 	mu    sync.Mutex
 	users map[string]*imapmemserver.User
 	pass  map[string]string
+	fault func(command string) error
+}
+
+// SetFault installs f (nil removes it): before SELECT, FETCH, STORE, COPY,
+// MOVE, EXPUNGE and SEARCH of every session the server calls f with the
+// command name and, when f returns an error, fails the command with it
+// (an *imap.Error gives a NO or BAD reply with its text).
+func (s *MemServer) SetFault(f func(command string) error) {
+	s.mu.Lock()
+	s.fault = f
+	s.mu.Unlock()
+}
+
+func (s *MemServer) injected(command string) error {
+	s.mu.Lock()
+	f := s.fault
+	s.mu.Unlock()
+	if f == nil {
+		return nil
+	}
+	return f(command)
 }
 
 // StartMemServer starts an imapserver backed by imapmemserver, listening on
@@ -181,6 +202,55 @@ func (sess *memSession) Login(username, password string) error {
 	}
 	sess.UserSession = imapmemserver.NewUserSession(u)
 	return nil
+}
+
+func (sess *memSession) Select(mailbox string, options *imap.SelectOptions) (*imap.SelectData, error) {
+	if err := sess.srv.injected("SELECT"); err != nil {
+		return nil, err
+	}
+	return sess.UserSession.Select(mailbox, options)
+}
+
+func (sess *memSession) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
+	if err := sess.srv.injected("FETCH"); err != nil {
+		return err
+	}
+	return sess.UserSession.Fetch(w, numSet, options)
+}
+
+func (sess *memSession) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *imap.StoreFlags, options *imap.StoreOptions) error {
+	if err := sess.srv.injected("STORE"); err != nil {
+		return err
+	}
+	return sess.UserSession.Store(w, numSet, flags, options)
+}
+
+func (sess *memSession) Copy(numSet imap.NumSet, dest string) (*imap.CopyData, error) {
+	if err := sess.srv.injected("COPY"); err != nil {
+		return nil, err
+	}
+	return sess.UserSession.Copy(numSet, dest)
+}
+
+func (sess *memSession) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string) error {
+	if err := sess.srv.injected("MOVE"); err != nil {
+		return err
+	}
+	return sess.UserSession.Move(w, numSet, dest)
+}
+
+func (sess *memSession) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) error {
+	if err := sess.srv.injected("EXPUNGE"); err != nil {
+		return err
+	}
+	return sess.UserSession.Expunge(w, uids)
+}
+
+func (sess *memSession) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria, options *imap.SearchOptions) (*imap.SearchData, error) {
+	if err := sess.srv.injected("SEARCH"); err != nil {
+		return nil, err
+	}
+	return sess.UserSession.Search(kind, criteria, options)
 }
 
 // Idle reports changes that happened since the last command before idling,
