@@ -6,14 +6,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -57,56 +55,12 @@ func StartDovecot(t testing.TB) *Dovecot {
 		t.Fatalf("imaptest: %v", err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	port := freePort(t)
-	d := &Dovecot{
-		Host: "127.0.0.1", Port: port, Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
-		User: "bot", Password: "secret-" + randHex(6),
-		Conf: filepath.Join(dir, "dovecot.conf"), Dir: dir,
-		Maildir: filepath.Join(dir, "home", "bot", "Maildir"),
+	p, err := RunDovecot(dir)
+	if err != nil {
+		t.Fatalf("imaptest: %v", err)
 	}
-	if err := d.writeConfig(); err != nil {
-		t.Fatalf("imaptest: dovecot config: %v", err)
-	}
-	cmd := exec.Command(DovecotBinary, "-F", "-c", d.Conf)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("imaptest: start dovecot: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", d.Addr, time.Second)
-		if err == nil {
-			c.Close()
-			break
-		}
-		select {
-		case <-exited:
-			log, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
-			t.Fatalf("imaptest: dovecot exited: %s\n%s", out.String(), log)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("imaptest: dovecot did not listen on %s within 10s: %s", d.Addr, out.String())
-		}
-		time.Sleep(20 * time.Millisecond) // polling for the port; not a test assertion
-	}
-	return d
+	t.Cleanup(func() { p.Close() })
+	return p.Dovecot
 }
 
 func (d *Dovecot) writeConfig() error {
@@ -272,15 +226,6 @@ func (d *Dovecot) Count(folder string, query ...string) (int, error) {
 func (d *Dovecot) Log() string {
 	b, _ := os.ReadFile(filepath.Join(d.Dir, "dovecot.log"))
 	return string(b)
-}
-
-func freePort(t testing.TB) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("imaptest: free port: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 func randHex(n int) string {
