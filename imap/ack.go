@@ -151,3 +151,41 @@ func (w *worker) delete(s *session, uids []imap.UID) error {
 		return s.c.Expunge().Close()
 	})
 }
+
+// reconcile acknowledges messages at or below the cursor that are committed
+// but were never acknowledged: the process died (or the server failed)
+// between the commit and the STORE/MOVE/EXPUNGE, and the in-memory pending
+// plan died with it. Everything at or below the cursor is committed, so
+// the normal action is safe; oversize messages (left on the server by
+// design, their bodies not stored) are excluded by SMALLER. A message
+// quarantined before the crash gets the normal action instead of the
+// quarantine folder; its raw bytes are in the quarantine either way.
+func (w *worker) reconcile(s *session, last imap.UID) error {
+	if last == 0 {
+		return nil
+	}
+	var set imap.UIDSet
+	set.AddRange(1, last)
+	criteria := &imap.SearchCriteria{UID: []imap.UIDSet{set}, Smaller: w.cfg.MaxSize + 1}
+	if w.cfg.AfterImport == AfterSeen || w.cfg.AfterImport == "" {
+		criteria.NotFlag = []imap.Flag{imap.FlagSeen}
+	}
+	var data *imap.SearchData
+	err := s.step("uid search unacknowledged", w.cfg.CommandTimeout, func() (err error) {
+		data, err = s.c.UIDSearch(criteria, nil).Wait()
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	uids := slices.DeleteFunc(data.AllUIDs(), func(u imap.UID) bool { return u > last })
+	if len(uids) == 0 {
+		return nil
+	}
+	w.log.Info("imap: acknowledging committed messages left unacknowledged", "count", len(uids), "action", w.cfg.AfterImport)
+	plan := ackPlan{uidValidity: s.uidValidity}
+	for _, uid := range uids {
+		w.plan(&plan, Imported, uid)
+	}
+	return w.acknowledge(s, plan)
+}

@@ -88,6 +88,7 @@ type session struct {
 	idle         bool     // IDLE offered and enabled
 	move         bool     // MOVE offered
 	uidPlus      bool     // UIDPLUS (UID EXPUNGE) offered
+	reconciled   uint32   // UIDVALIDITY whose unacknowledged messages were acknowledged
 }
 
 // step runs fn under the watchdog with timeout d. A stalled server turns

@@ -87,6 +87,12 @@ func (w *worker) pass(s *session, fresh bool) error {
 	if w.pending.uidValidity != uv {
 		w.pending = ackPlan{}
 	}
+	if s.reconciled != uv && cur.UIDValidity == uv && last > 0 && w.pending.empty() {
+		if err := w.reconcile(s, last); err != nil {
+			return err
+		}
+		s.reconciled = uv
+	}
 	if !w.pending.empty() {
 		plan := w.pending
 		w.pending = ackPlan{}

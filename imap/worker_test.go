@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/postdesk/postdesk/imap/imaptest"
 )
 
@@ -387,4 +388,73 @@ func TestCursorAheadOfServerRescans(t *testing.T) {
 	if !strings.Contains(h.log.String(), "UIDNEXT is at or below the cursor") {
 		t.Error("the rescan was not logged")
 	}
+}
+
+// A crash between the commit and the acknowledgement leaves committed
+// messages unacknowledged on the server, with the cursor past them. The
+// next session acknowledges them, and leaves oversize ones alone.
+func TestCommittedButUnacknowledgedAreAcknowledgedOnReconnect(t *testing.T) {
+	t.Parallel()
+	for _, action := range []string{"seen", "move:Archive"} {
+		t.Run(action, func(t *testing.T) {
+			t.Parallel()
+			srv := startMem(t, nil)
+			for i := range 3 {
+				if err := srv.Append("u", "INBOX", mail(i, action)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			big := append(mail(3, action), bytes.Repeat([]byte("x"), 4096)...)
+			if err := srv.Append("u", "INBOX", big); err != nil {
+				t.Fatal(err)
+			}
+			if err := srv.Append("u", "INBOX", mail(4, action)); err != nil {
+				t.Fatal(err)
+			}
+			before := list(t, srv.Addr, "INBOX")
+			sink := newSink(t)
+			// The "previous run" committed UIDs 1-4 (4 being the oversize
+			// one) and died before acknowledging anything.
+			sink.cursors[1] = Cursor{UIDValidity: uidValidity(t, srv), UID: uint32(before[3].UID)}
+			h := newHarness(t, sink, nil)
+			cfg := memConfig(1, srv.Host, srv.Port)
+			cfg.AfterImport = action
+			cfg.MaxSize = 2048
+			cfg.PollInterval = 50 * time.Millisecond
+			h.set(cfg)
+			waitFor(t, sink, patience, "the message above the cursor", func() bool { return sink.count(1) == 1 })
+			waitFor(t, sink, patience, "a clean pass", func() bool {
+				return h.metric("postdesk_imap_polls_total", "1", "ok") >= 1
+			})
+			inbox := list(t, srv.Addr, "INBOX")
+			switch action {
+			case "seen":
+				if len(inbox) != 5 || countSeen(inbox) != 4 || inbox[3].Seen() {
+					t.Fatalf("inbox %+v: want all but the oversize message seen", inbox)
+				}
+			default:
+				if len(inbox) != 1 || inbox[0].UID != before[3].UID || len(list(t, srv.Addr, "Archive")) != 4 {
+					t.Fatalf("inbox %+v: want only the oversize message left", inbox)
+				}
+			}
+			sink.assertOnce(t)
+		})
+	}
+}
+
+func uidValidity(t *testing.T, srv *imaptest.MemServer) uint32 {
+	t.Helper()
+	c, err := imapclient.DialInsecure(srv.Addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login("u", "p-secret").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	sel, err := c.Select("INBOX", &imap.SelectOptions{ReadOnly: true}).Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sel.UIDValidity
 }
