@@ -12,8 +12,8 @@ import (
 var errClosed = errors.New("connection closed while waiting")
 
 // wait blocks until new mail may be there: in IDLE (RFC 9051 §6.3.13) until
-// an EXISTS arrives or IdleRestart passes, or for PollInterval when IDLE is
-// not offered. It also returns when the worker is stopped. timedOut reports
+// an EXISTS arrives or the shorter of IdleRestart and PollInterval passes,
+// or for PollInterval when IDLE is not offered. It also returns when the worker is stopped. timedOut reports
 // that the full interval passed without news.
 func (w *worker) wait(s *session) (timedOut bool, err error) {
 	if !s.idle {
@@ -27,7 +27,9 @@ func (w *worker) wait(s *session) (timedOut bool, err error) {
 		return false, err
 	}
 	w.log.Debug("imap idling")
-	timedOut, waitErr := w.waitFor(s, w.cfg.IdleRestart)
+	// IDLE at most one poll interval: a quiet mailbox still gets a pass
+	// (and a fresh last-success time for /readyz and alerts) that often.
+	timedOut, waitErr := w.waitFor(s, min(w.cfg.IdleRestart, w.cfg.PollInterval))
 	// DONE and its tagged OK are one step: a server that stalls here is
 	// caught like any other.
 	err = s.step("idle done", w.cfg.CommandTimeout, func() error {

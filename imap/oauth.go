@@ -114,6 +114,24 @@ func (s *tokenSource) Token(ctx context.Context) (string, error) {
 	return tok.AccessToken, nil
 }
 
+// tokenRenewAhead is how long before its expiry an access token is renewed
+// while a session is running.
+const tokenRenewAhead = 5 * time.Minute
+
+// RenewBefore refreshes the access token when it expires within d (or is
+// not known yet).
+func (s *tokenSource) RenewBefore(ctx context.Context, d time.Duration) error {
+	s.mu.Lock()
+	if s.access != nil && (s.access.Expiry.IsZero() || time.Until(s.access.Expiry) > d) {
+		s.mu.Unlock()
+		return nil
+	}
+	s.access = nil
+	s.mu.Unlock()
+	_, err := s.Token(ctx)
+	return err
+}
+
 // Invalidate drops the cached access token after the server rejected it.
 func (s *tokenSource) Invalidate() {
 	s.mu.Lock()

@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -48,6 +49,7 @@ type oauthProvider struct {
 	access  map[string]bool // issued access tokens
 	grants  int
 	n       int
+	life    int // access token lifetime in seconds; 0: 3600
 }
 
 func (p *oauthProvider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -74,7 +76,7 @@ func (p *oauthProvider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.access[access] = true
 	p.refresh = "refresh-rotated-" + strings.Repeat("r", p.n)
 	_ = json.NewEncoder(w).Encode(map[string]any{
-		"access_token": access, "token_type": "Bearer", "expires_in": 3600, "refresh_token": p.refresh,
+		"access_token": access, "token_type": "Bearer", "expires_in": cmp.Or(p.life, 3600), "refresh_token": p.refresh,
 	})
 }
 
@@ -150,5 +152,36 @@ func TestXOAuth2RejectedTokenEndpoint(t *testing.T) {
 	})
 	if st := h.status(1); !strings.Contains(st.LastError, "oauth token endpoint") {
 		t.Errorf("LastError = %q", st.LastError)
+	}
+}
+
+// A running session renews an access token close to its expiry without
+// reconnecting, so the expiry gauge stays ahead while renewal works.
+func TestXOAuth2RenewedAheadOfExpiry(t *testing.T) {
+	t.Parallel()
+	prov := &oauthProvider{refresh: "refresh-1", access: make(map[string]bool), life: 120}
+	endpoint := httptest.NewServer(prov)
+	t.Cleanup(endpoint.Close)
+	srv := startMem(t, &imaptest.MemOptions{XOAuth2: func(user, token string) bool { return prov.valid(token) }})
+	proxy := imaptest.StartProxy(t, srv.Addr)
+	sink := newSink(t)
+	h := newHarness(t, sink, &memTokens{m: map[int64]string{}})
+	cfg := memConfig(1, proxy.Host, proxy.Port)
+	cfg.Auth, cfg.Password = AuthXOAuth2, ""
+	cfg.OAuth = &OAuthConfig{TokenURL: endpoint.URL, ClientID: "client", ClientSecret: "client-secret", RefreshToken: "refresh-1"}
+	h.set(cfg)
+	for i := range 2 {
+		if err := srv.Append("u", "INBOX", mail(i, "renew")); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, sink, patience, "delivery", func() bool { return sink.count(1) == i+1 })
+	}
+	waitFor(t, sink, patience, "a renewal within the session", func() bool {
+		prov.mu.Lock()
+		defer prov.mu.Unlock()
+		return prov.grants >= 2
+	})
+	if n := proxy.Accepted(); n != 1 {
+		t.Errorf("%d connections: renewal must not need a reconnect", n)
 	}
 }

@@ -124,6 +124,14 @@ func (w *worker) session() (progressed bool, err error) {
 			now := w.now()
 			w.m.lastSuccess.Set(float64(now.UnixNano()) / 1e9)
 			w.setSuccess(now)
+			if w.tokens != nil {
+				// The session stays authenticated, but renew the access
+				// token ahead of time: the next login needs one, and the
+				// expiry gauge then shows a refresh that keeps failing.
+				if err := w.tokens.RenewBefore(w.hard, tokenRenewAhead); err != nil {
+					w.log.Warn("imap oauth token renewal failed; the session stays logged in", "err", err)
+				}
+			}
 		case errors.Is(err, errSink):
 			// The store is unavailable: keep the connection and retry the
 			// pass later; nothing was acknowledged.
