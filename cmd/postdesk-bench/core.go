@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"time"
 
@@ -68,6 +69,11 @@ func runCore(b *bench, floor float64) []row {
 	if b.cpuProfile != "" {
 		defer startProfile(b.cpuProfile)()
 	}
+	if b.memProfile != "" {
+		// The allocation profile is cumulative: FILE.base lets
+		// "go tool pprof -diff_base FILE.base FILE" show the core rows alone.
+		writeAllocs(b.memProfile + ".base")
+	}
 	var rows []row
 	for _, conc := range []int{1, 8, 32} {
 		before := commitStats(env.reg)
@@ -89,10 +95,7 @@ func runCore(b *bench, floor float64) []row {
 		rows = append(rows, row{Group: "core", Name: name, Result: res, Ratio: ratio(l.perSec(), floor) + " floor"})
 	}
 	if b.memProfile != "" {
-		if f, err := os.Create(b.memProfile); err == nil {
-			_ = pprof.Lookup("allocs").WriteTo(f, 0)
-			f.Close()
-		}
+		writeAllocs(b.memProfile)
 	}
 	return rows
 }
@@ -128,4 +131,16 @@ func (a commitSnap) describe(before commitSnap, elapsed time.Duration) string {
 	secs := a.seconds - before.seconds
 	return fmt.Sprintf("%.0f commits, mean batch %.1f, mean commit %s, committer busy %.0f%%",
 		n, (a.batchSum-before.batchSum)/n, ms(time.Duration(secs/n*float64(time.Second))), 100*secs/elapsed.Seconds())
+}
+
+// writeAllocs writes the allocation profile so far to path, after a GC:
+// the profile shows allocations as of the last completed cycle.
+func writeAllocs(path string) {
+	runtime.GC()
+	f, err := os.Create(path)
+	if err != nil {
+		return
+	}
+	_ = pprof.Lookup("allocs").WriteTo(f, 0)
+	f.Close()
 }

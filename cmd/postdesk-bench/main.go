@@ -54,7 +54,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	idleN := fs.Int("idle-deliveries", 0, "deliveries for the IDLE latency (default 100, 10 with --quick)")
 	scaleN := fs.Int("scale-tickets", 0, "tickets in the store for the scale row (default 1000000, 100000 with --quick)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the core rows to `file`")
-	memProfile := fs.String("memprofile", "", "write an allocation profile after the core rows to `file`")
+	memProfile := fs.String("memprofile", "", "write an allocation profile after the core rows to `file` (and the one before them to file.base, for pprof -diff_base)")
 	httpProfile := fs.String("http-cpuprofile", "", "write a CPU profile of the HTTP concurrency-32 step to `file`")
 	bin := fs.String("bin", "", "postdesk binary for the memory rows (default: go build ./cmd/postdesk)")
 	if err := fs.Parse(args); err != nil {
