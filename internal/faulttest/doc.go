@@ -10,12 +10,17 @@
 //
 //	go test ./internal/faulttest/
 //
-// and the long variants (2,000 mails and 20 kills in the crash test, the
-// stalled-server test that waits out the 60 s command timeout, the 200 MB
-// header line through the IMAP path) with
+// and the long variants (2,000 mails and 20 kills per crash run, the
+// stalled-server test that waits out the 60 s IMAP command timeout) with
 //
-//	go test -run . -timeout 30m ./internal/faulttest/ -faulttest.long
+//	POSTDESK_LONG=1 go test -count=1 -timeout 30m -v ./internal/faulttest/
 //
-// or POSTDESK_LONG=1 in the environment. With -v, TestMain prints a table of
+// or the flag -faulttest.long after the package path. The 10-minute fuzz
+// run is
+//
+//	go test -run XXX -fuzz FuzzImport -fuzztime 10m ./internal/faulttest/
+//
+// Tests that need root (Dovecot, a tmpfs mount) or the shared corpora skip
+// with a message when those are missing. With -v, TestMain prints a table of
 // every fault or input class: tried, survived, lost, duplicated.
 package faulttest
