@@ -41,3 +41,23 @@ func (s *Sink) Deliver(ctx context.Context, m imap.Message) (imap.Disposition, e
 	}
 	return imap.Imported, nil
 }
+
+// DeliverBatch imports ms with as few commits as possible (imap.BatchSink).
+func (s *Sink) DeliverBatch(ctx context.Context, ms []imap.Message) ([]imap.Disposition, error) {
+	reqs := make([]ticket.ImportRequest, len(ms))
+	for i, m := range ms {
+		reqs[i] = ticket.ImportRequest{MailboxID: m.MailboxID, Raw: m.Raw, Source: ticket.SourceIMAP,
+			Cursor: &ticket.Cursor{MailboxID: m.MailboxID, UIDValidity: m.UIDValidity, UID: m.UID}}
+		if m.Oversize {
+			reqs[i].Size = m.Size
+		}
+	}
+	res, err := s.Service.ImportBatch(ctx, reqs)
+	disps := make([]imap.Disposition, len(res))
+	for i, r := range res {
+		if r.Outcome == ticket.OutcomeQuarantined {
+			disps[i] = imap.Quarantined
+		}
+	}
+	return disps, err
+}

@@ -205,7 +205,13 @@ type harness struct {
 
 func newHarness(t testing.TB, sink *testSink, tokens TokenStore) *harness {
 	t.Helper()
-	h := &harness{t: t, sink: sink, reg: prometheus.NewRegistry(), log: &syncBuffer{}}
+	return newHarnessSink(t, sink, sink, tokens)
+}
+
+// newHarnessSink runs the pool on sink, which wraps the recording ts.
+func newHarnessSink(t testing.TB, sink Sink, ts *testSink, tokens TokenStore) *harness {
+	t.Helper()
+	h := &harness{t: t, sink: ts, reg: prometheus.NewRegistry(), log: &syncBuffer{}}
 	pool, err := NewPool(Options{
 		Sink:       sink,
 		Tokens:     tokens,

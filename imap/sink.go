@@ -59,6 +59,17 @@ type Sink interface {
 	Deliver(ctx context.Context, m Message) (Disposition, error)
 }
 
+// BatchSink is a Sink that commits several messages of one mailbox at once
+// (one fsync for a FETCH batch instead of one per message). DeliverBatch
+// gets messages in UID order and returns the Dispositions of the committed
+// prefix: those messages, and the cursor at the last of them, are durably
+// committed. A non-nil error says why the rest was not; the worker
+// acknowledges the prefix and retries the rest later.
+type BatchSink interface {
+	Sink
+	DeliverBatch(ctx context.Context, ms []Message) ([]Disposition, error)
+}
+
 // TokenStore persists rotated OAuth refresh tokens. OAuthToken returns ""
 // when no token has been saved yet; the configured one is used then.
 type TokenStore interface {

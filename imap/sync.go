@@ -229,9 +229,7 @@ func (w *worker) deliverGroup(s *session, group []fetched, backlog *int) error {
 		return err
 	}
 
-	var plan ackPlan
-	plan.uidValidity = s.uidValidity
-	var deliverErr error
+	var msgs []Message
 	for i := range group {
 		f := &group[i]
 		if raw, ok := raws[f.uid]; ok {
@@ -241,7 +239,7 @@ func (w *worker) deliverGroup(s *session, group []fetched, backlog *int) error {
 		} else {
 			continue // expunged meanwhile
 		}
-		disp, err := w.sink.Deliver(w.hard, Message{
+		msgs = append(msgs, Message{
 			MailboxID:   w.cfg.MailboxID,
 			UIDValidity: s.uidValidity,
 			UID:         uint32(f.uid),
@@ -249,23 +247,54 @@ func (w *worker) deliverGroup(s *session, group []fetched, backlog *int) error {
 			Raw:         f.raw,
 			Oversize:    f.oversize,
 		})
-		if err != nil {
-			deliverErr = fmt.Errorf("%w: deliver uid %d: %w", errSink, f.uid, err)
-			break
-		}
 		f.raw = nil
+	}
+	disps, deliverErr := w.deliver(msgs)
+
+	var plan ackPlan
+	plan.uidValidity = s.uidValidity
+	for i, d := range disps {
+		m := msgs[i]
 		*backlog--
 		w.setBacklog(*backlog)
-		if f.oversize {
-			w.log.Warn("imap message over the size limit left on the server", "uid", f.uid, "size", f.size, "max_size", w.cfg.MaxSize)
+		if m.Oversize {
+			w.log.Warn("imap message over the size limit left on the server", "uid", m.UID, "size", m.Size, "max_size", w.cfg.MaxSize)
 			continue
 		}
-		w.plan(&plan, disp, f.uid)
+		w.plan(&plan, d, imap.UID(m.UID))
 	}
 	if err := w.acknowledge(s, plan); err != nil {
 		return err
 	}
 	return deliverErr
+}
+
+// deliver hands msgs to the sink, in one batch when it can take one. It
+// returns the Dispositions of the committed prefix of msgs.
+func (w *worker) deliver(msgs []Message) ([]Disposition, error) {
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	if bs, ok := w.sink.(BatchSink); ok && len(msgs) > 1 {
+		disps, err := bs.DeliverBatch(w.hard, msgs)
+		if len(disps) > len(msgs) {
+			disps = disps[:len(msgs)]
+		}
+		if err != nil {
+			uid := msgs[len(disps)%len(msgs)].UID
+			return disps, fmt.Errorf("%w: deliver uid %d: %w", errSink, uid, err)
+		}
+		return disps, nil
+	}
+	var disps []Disposition
+	for _, m := range msgs {
+		d, err := w.sink.Deliver(w.hard, m)
+		if err != nil {
+			return disps, fmt.Errorf("%w: deliver uid %d: %w", errSink, m.UID, err)
+		}
+		disps = append(disps, d)
+	}
+	return disps, nil
 }
 
 // fetchBodies streams BODY.PEEK[] (or BODY.PEEK[HEADER]) of uids, reading

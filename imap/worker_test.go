@@ -2,7 +2,9 @@ package imap
 
 import (
 	"bytes"
+	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -457,4 +459,64 @@ func uidValidity(t *testing.T, srv *imaptest.MemServer) uint32 {
 		t.Fatal(err)
 	}
 	return sel.UIDValidity
+}
+
+// batchSink commits a group through DeliverBatch; failAfter > 0 makes the
+// next batch commit only that many messages and then fail.
+type batchSink struct {
+	*testSink
+	mu        sync.Mutex
+	batches   int
+	failAfter int
+}
+
+func (b *batchSink) DeliverBatch(ctx context.Context, ms []Message) ([]Disposition, error) {
+	b.mu.Lock()
+	b.batches++
+	failAfter := b.failAfter
+	b.failAfter = 0
+	b.mu.Unlock()
+	var disps []Disposition
+	for i, m := range ms {
+		if failAfter > 0 && i == failAfter {
+			return disps, errStoreDown
+		}
+		d, err := b.Deliver(ctx, m)
+		if err != nil {
+			return disps, err
+		}
+		disps = append(disps, d)
+	}
+	return disps, nil
+}
+
+// A BatchSink gets whole groups; when it commits only a prefix, the prefix
+// is acknowledged and the rest delivered later, each message once.
+func TestBatchSinkPrefixCommitted(t *testing.T) {
+	t.Parallel()
+	srv := startMem(t, nil)
+	for i := range 6 {
+		if err := srv.Append("u", "INBOX", mail(i, "batch")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sink := &batchSink{testSink: newSink(t), failAfter: 2}
+	h := newHarnessSink(t, sink, sink.testSink, nil)
+	cfg := memConfig(1, srv.Host, srv.Port)
+	cfg.PollInterval = 50 * time.Millisecond
+	h.set(cfg)
+	waitFor(t, sink.testSink, patience, "6 messages", func() bool { return sink.count(1) == 6 })
+	waitFor(t, sink.testSink, patience, "a clean pass", func() bool {
+		return h.metric("postdesk_imap_polls_total", "1", "ok") >= 1
+	})
+	if n := countSeen(list(t, srv.Addr, "INBOX")); n != 6 {
+		t.Errorf("%d of 6 seen", n)
+	}
+	sink.mu.Lock()
+	batches := sink.batches
+	sink.mu.Unlock()
+	if batches < 2 {
+		t.Errorf("%d batches: want the failed one and its retry", batches)
+	}
+	sink.assertOnce(t)
 }

@@ -592,3 +592,49 @@ func TestConcurrentImportsOfOneMessageMakeOneTicket(t *testing.T) {
 		t.Fatalf("%d tickets", n)
 	}
 }
+
+func TestImportBatch(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	raws := [][]byte{
+		msg("a@acme.example", "first", "b1@x"),
+		msg("b@acme.example", "second", "b2@x"),
+		msg("a@acme.example", "Re: first", "b3@x", "In-Reply-To: <b1@x>"),
+		msg("b@acme.example", "second again", "b2@x"),
+	}
+	batch := func(raws [][]byte, firstUID uint32) []ticket.ImportRequest {
+		var reqs []ticket.ImportRequest
+		for i, raw := range raws {
+			reqs = append(reqs, ticket.ImportRequest{MailboxID: 607, Raw: raw, Source: ticket.SourceIMAP,
+				Cursor: &ticket.Cursor{MailboxID: 607, UIDValidity: 5, UID: firstUID + uint32(i)}})
+		}
+		return reqs
+	}
+	res, err := e.svc.ImportBatch(ctx, batch(raws, 1))
+	if err != nil || len(res) != 4 {
+		t.Fatalf("batch: %d results, %v", len(res), err)
+	}
+	want := []ticket.Outcome{ticket.OutcomeCreated, ticket.OutcomeCreated, ticket.OutcomeAppended, ticket.OutcomeDuplicate}
+	for i, r := range res {
+		if r.Outcome != want[i] {
+			t.Errorf("mail %d: %s, want %s", i, r.Outcome, want[i])
+		}
+	}
+	if res[2].Info.TicketID != res[0].Info.TicketID || res[3].Info.TicketID != res[1].Info.TicketID {
+		t.Errorf("threading inside one batch: %+v", res)
+	}
+	if cur, _ := e.st.Cursor(ctx, 607); cur.UID != 4 || cur.UIDValidity != 5 {
+		t.Fatalf("cursor %+v, want the last mail's", cur)
+	}
+	// A batch with mail that needs its own path falls back, loses nothing.
+	res, err = e.svc.ImportBatch(ctx, batch([][]byte{msg("c@acme.example", "x", "b5@x"), []byte("autem"), msg("d@acme.example", "y", "b6@x")}, 5))
+	if err != nil || len(res) != 3 || res[1].Outcome != ticket.OutcomeQuarantined || res[2].Outcome != ticket.OutcomeCreated {
+		t.Fatalf("fallback batch: %v %v", res, err)
+	}
+	if cur, _ := e.st.Cursor(ctx, 607); cur.UID != 7 {
+		t.Fatalf("cursor %+v after the fallback", cur)
+	}
+	if n := e.countTickets(); n != 4 {
+		t.Fatalf("%d tickets, want 4", n)
+	}
+}
