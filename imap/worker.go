@@ -153,6 +153,7 @@ func (w *worker) session() (progressed bool, err error) {
 		}
 		timedOut, err := w.wait(s)
 		if err != nil {
+			w.m.pollsErr.Inc()
 			return progressed, err
 		}
 		if w.soft.Err() != nil {
@@ -163,6 +164,7 @@ func (w *worker) session() (progressed bool, err error) {
 			// folder deleted and re-created under us (new UIDVALIDITY) is
 			// noticed even by servers that do not say so.
 			if err := w.selectFolder(s); err != nil {
+				w.m.pollsErr.Inc()
 				return progressed, err
 			}
 			fresh = true
