@@ -6,6 +6,8 @@
 #   make bench      the benchmark program (cmd/postdesk-bench)
 #   make lint       gofmt and go vet
 #   make fuzz-long  every fuzz target for FUZZTIME_LONG (10m) each
+#   make crash-long the long crash/fault suite (2,000 mails, 20 kill -9s per run)
+#   make vulncheck  govulncheck against a local database built from golang.org/x/vulndb
 #   make deb        dist/postdesk_<version>_<arch>.deb
 #   make check-unit systemd-analyze verify + security (exposure <= 2.0)
 #   make clean
@@ -20,7 +22,7 @@ FUZZTIME      ?= 20s
 FUZZTIME_LONG ?= 10m
 BENCHFLAGS    ?=
 
-.PHONY: all build test go-test fuzz fuzz-long fuzz-run check-ops check-unit bench lint deb clean
+.PHONY: all build test go-test fuzz fuzz-long fuzz-run check-ops check-unit bench lint deb clean crash-long vulncheck
 
 all: build
 
@@ -74,6 +76,12 @@ check-ops:
 
 check-unit: build
 	systemd/check-unit.sh $(CURDIR)/$(BIN) systemd/postdesk.service
+
+crash-long:
+	POSTDESK_LONG=1 $(GO) test -count=1 -timeout 30m -v ./internal/faulttest/
+
+vulncheck:
+	.ci/govulncheck.sh
 
 bench:
 	$(GO) run ./cmd/postdesk-bench $(BENCHFLAGS)
