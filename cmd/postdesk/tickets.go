@@ -27,29 +27,28 @@ func newTicketsCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			ts, err := c.store.ListTickets(cmd.Context(), store.ListOptions{MailboxID: mailbox, Limit: limit})
-			if err != nil {
-				return err
-			}
+			opts := store.ListOptions{MailboxID: mailbox, Limit: limit}
 			if asJSON {
+				// Streamed: a store with a million tickets is fine.
 				enc := json.NewEncoder(a.stdout)
 				enc.SetEscapeHTML(false)
-				for _, t := range ts {
+				return c.store.EachTicket(cmd.Context(), opts, func(t store.TicketSummary) error {
 					ids := t.MessageIDs
 					if ids == nil {
 						ids = []string{}
 					}
-					if err := enc.Encode(ticketLine{t.ID, t.Title, t.MailboxID, string(t.Status), t.MessageCount, ids}); err != nil {
-						return err
-					}
-				}
-				return nil
+					return enc.Encode(ticketLine{t.ID, t.Title, t.MailboxID, string(t.Status), t.MessageCount, ids})
+				})
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tMAILBOX\tSTATUS\tMSGS\tCREATED\tOWNER\tTITLE")
-			for _, t := range ts {
-				fmt.Fprintf(tw, "%d\t%d\t%s\t%d\t%s\t%s\t%s\n", t.ID, t.MailboxID, t.Status, t.MessageCount,
+			err = c.store.EachTicket(cmd.Context(), opts, func(t store.TicketSummary) error {
+				_, err := fmt.Fprintf(tw, "%d\t%d\t%s\t%d\t%s\t%s\t%s\n", t.ID, t.MailboxID, t.Status, t.MessageCount,
 					t.CreatedAt.Local().Format("2006-01-02 15:04"), t.Owner, truncate(t.Title, 60))
+				return err
+			})
+			if err != nil {
+				return err
 			}
 			return tw.Flush()
 		},
