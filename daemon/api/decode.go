@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -72,7 +71,8 @@ func decodeRequest(contentType string, query url.Values, body []byte) (createReq
 		}
 	case "message/rfc822":
 		// Mail is bytes, possibly 8-bit in any charset: no UTF-8 check.
-		fields["data"] = string(body)
+		// The body itself becomes Data below (no copy).
+		delete(fields, "data")
 	default:
 		return req, unsupported(contentType, nil)
 	}
@@ -90,10 +90,14 @@ func decodeRequest(contentType string, query url.Values, body []byte) (createReq
 	if req.PersonID < 0 {
 		return req, &apiError{status: http.StatusBadRequest, typ: typeArgument, msg: msgBadNumber, args: []any{"PersonId"}}
 	}
-	if strings.TrimSpace(fields["data"]) == "" {
+	if mt == "message/rfc822" {
+		req.Data = body
+	} else {
+		req.Data = []byte(fields["data"])
+	}
+	if len(bytes.TrimSpace(req.Data)) == 0 {
 		return req, &apiError{status: http.StatusBadRequest, typ: typeArgument, msg: msgMissingData}
 	}
-	req.Data = []byte(fields["data"])
 	return req, nil
 }
 
@@ -130,51 +134,63 @@ func number(fields map[string]string, key, name string) (int64, *apiError) {
 	return n, nil
 }
 
-// decodeJSON reads the top-level properties of a JSON object into fields,
-// lower-cased. Strings are taken as they are; numbers in their literal
-// form; nested values only count towards the nesting limit.
+// jsonRequest is the JSON form of the request; encoding/json matches the
+// property names case-insensitively, so camelCase clients work.
+type jsonRequest struct {
+	MailboxID jsonNumber `json:"MailboxId"`
+	PersonID  jsonNumber `json:"PersonId"`
+	Data      *string    `json:"Data"`
+}
+
+// jsonNumber is a whole number sent as a JSON number or a string.
+type jsonNumber struct {
+	text string
+	set  bool
+}
+
+func (n *jsonNumber) UnmarshalJSON(b []byte) error {
+	switch {
+	case string(b) == "null":
+		return nil
+	case len(b) > 0 && b[0] == '"':
+		if err := json.Unmarshal(b, &n.text); err != nil {
+			return err
+		}
+	case len(b) > 0 && (b[0] == '-' || '0' <= b[0] && b[0] <= '9'):
+		n.text = string(b)
+	default:
+		return errors.New("must be a string or a number")
+	}
+	n.set = true
+	return nil
+}
+
+// decodeJSON reads MailboxId, PersonId and Data of a JSON object into
+// fields (lower-cased keys) in one pass; other properties are ignored, as
+// SuperOffice does.
 func decodeJSON(body []byte, fields map[string]string) *apiError {
 	if jsonDepth(body) > maxNesting {
 		return &apiError{status: http.StatusBadRequest, typ: typeArgument, msg: msgTooDeep}
 	}
-	var obj map[string]json.RawMessage
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.UseNumber()
-	if err := d.Decode(&obj); err != nil {
-		return badBody(err)
-	}
-	if _, err := d.Token(); !errors.Is(err, io.EOF) {
-		return badBody(errors.New("data after the JSON object"))
-	}
-	if obj == nil {
+	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
 		return badBody(errors.New("the body must be a JSON object"))
 	}
-	for k, raw := range obj {
-		k = strings.ToLower(k)
-		switch k {
-		case "mailboxid", "personid", "data":
-		default:
-			continue // other properties are ignored, as SuperOffice does
+	var r jsonRequest
+	if err := json.Unmarshal(body, &r); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && strings.EqualFold(te.Field, "data") {
+			return badBody(errors.New("Data must be a string"))
 		}
-		var v any
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.UseNumber()
-		if err := dec.Decode(&v); err != nil {
-			return badBody(err)
-		}
-		switch v := v.(type) {
-		case nil:
-			fields[k] = ""
-		case string:
-			fields[k] = v
-		case json.Number:
-			if k == "data" {
-				return badBody(errors.New("Data must be a string"))
-			}
-			fields[k] = v.String()
-		default:
-			return badBody(fmt.Errorf("property %s must be a string or a number", k))
-		}
+		return badBody(err)
+	}
+	if r.MailboxID.set {
+		fields["mailboxid"] = r.MailboxID.text
+	}
+	if r.PersonID.set {
+		fields["personid"] = r.PersonID.text
+	}
+	if r.Data != nil {
+		fields["data"] = *r.Data
 	}
 	return nil
 }
