@@ -106,11 +106,42 @@ func (r errRow) Scan(...any) error { return r.err }
 type writerQuerier struct{ w *writer }
 
 func (q writerQuerier) exec(query string, args ...any) (sql.Result, error) {
+	if largeArgs(args) {
+		// go-sqlite3 copies arguments into a C buffer kept by the
+		// statement and never shrunk: a cached statement would hold a
+		// 25 MiB mail's worth of C memory for the life of the process.
+		st, err := q.w.conn.PrepareContext(context.Background(), query)
+		if err != nil {
+			return nil, err
+		}
+		defer st.Close()
+		return st.Exec(args...)
+	}
 	st, err := q.w.stmt(context.Background(), query)
 	if err != nil {
 		return nil, err
 	}
 	return st.Exec(args...)
+}
+
+// largeArgThreshold is the argument size above which a statement is not
+// taken from the cache.
+const largeArgThreshold = 1 << 20
+
+func largeArgs(args []any) bool {
+	for _, a := range args {
+		switch v := a.(type) {
+		case []byte:
+			if len(v) > largeArgThreshold {
+				return true
+			}
+		case string:
+			if len(v) > largeArgThreshold {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (q writerQuerier) query(query string, args ...any) (*sql.Rows, error) {
