@@ -59,12 +59,17 @@ type Daemon struct {
 
 	mu  sync.Mutex
 	cfg *config.Config
+
+	// syncReq carries mailboxes that could not be mirrored into the store
+	// (it was unavailable) to syncLoop, which retries until they are;
+	// the newest request replaces an older one.
+	syncReq chan []ticket.Mailbox
 }
 
 // Open builds every component and binds the HTTP listener, so that a
 // configuration or port problem surfaces before Run. Close it when Run is
 // not called.
-func Open(opts Options) (d *Daemon, err error) {
+func Open(opts Options) (_ *Daemon, err error) {
 	if opts.Config == nil {
 		return nil, errors.New("daemon: Options.Config is required")
 	}
@@ -78,7 +83,8 @@ func Open(opts Options) (d *Daemon, err error) {
 		opts.ShutdownTimeout = 20 * time.Second
 	}
 	cfg := opts.Config
-	d = &Daemon{opts: opts, log: opts.Logger, reg: prometheus.NewRegistry(), cfg: cfg, started: time.Now()}
+	d := &Daemon{opts: opts, log: opts.Logger, reg: prometheus.NewRegistry(), cfg: cfg, started: time.Now(),
+		syncReq: make(chan []ticket.Mailbox, 1)}
 	defer func() {
 		if err != nil {
 			d.Close()
@@ -101,8 +107,12 @@ func Open(opts Options) (d *Daemon, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", cfg.Store.Path, err)
 	}
-	if err := d.store.SyncMailboxes(context.Background(), mbs); err != nil {
-		return nil, fmt.Errorf("store mailboxes: %w", err)
+	// A store that cannot take writes right now (read-only file, full
+	// disk) does not keep the daemon from starting: the API answers 503,
+	// IMAP mail stays unacknowledged, /readyz says why, and everything
+	// proceeds once the fault clears, without a restart.
+	if err := d.syncMailboxes(mbs); err != nil {
+		return nil, err
 	}
 	d.svc, err = ticket.NewService(ServiceOptions(cfg, d.store, mbs, d.log.With("component", "ticket"), d.reg))
 	if err != nil {
@@ -189,6 +199,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.log.Info("postdesk running", "listen", d.ln.Addr().String(), "store", d.config().Store.Path,
 		"mailboxes", len(d.svc.Mailboxes()), "version", d.opts.Version)
 	d.notify("READY=1\nSTATUS=importing mail")
+	syncCtx, stopSync := context.WithCancel(context.Background())
+	defer stopSync()
+	go d.syncLoop(syncCtx)
 	stopWatchdog := d.watchdog()
 	defer stopWatchdog()
 
@@ -233,8 +246,8 @@ func (d *Daemon) Reload() error {
 	if err := d.svc.SetMailboxes(mbs); err != nil {
 		return fmt.Errorf("reload: %w", err)
 	}
-	if err := d.store.SyncMailboxes(context.Background(), mbs); err != nil {
-		return fmt.Errorf("reload: store mailboxes: %w", err)
+	if err := d.syncMailboxes(mbs); err != nil {
+		return fmt.Errorf("reload: %w", err)
 	}
 	d.mu.Lock()
 	d.cfg = cfg
@@ -244,6 +257,58 @@ func (d *Daemon) Reload() error {
 	}
 	d.log.Info("configuration reloaded", "mailboxes", len(mbs))
 	return nil
+}
+
+// syncMailboxes mirrors the configured mailboxes into the store. When the
+// store is unavailable it logs that and leaves the retry to syncLoop;
+// imports do not depend on the mirror (it serves listings).
+func (d *Daemon) syncMailboxes(mbs []ticket.Mailbox) error {
+	err := d.store.SyncMailboxes(context.Background(), mbs)
+	if err == nil || !errors.Is(err, ticket.ErrUnavailable) {
+		if err != nil {
+			return fmt.Errorf("store mailboxes: %w", err)
+		}
+		return nil
+	}
+	d.log.Error("store unavailable: imports fail with 503 and IMAP mail stays unacknowledged until it recovers", "err", err)
+	select {
+	case <-d.syncReq: // replaced by the newer list
+	default:
+	}
+	d.syncReq <- mbs
+	return nil
+}
+
+// syncLoop retries mailbox lists that syncMailboxes could not store, with
+// capped exponential backoff, until they are stored or ctx ends.
+func (d *Daemon) syncLoop(ctx context.Context) {
+	defer recoverLog(d.log, "mailbox sync")
+	for {
+		var mbs []ticket.Mailbox
+		select {
+		case <-ctx.Done():
+			return
+		case mbs = <-d.syncReq:
+		}
+		for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
+			select {
+			case <-ctx.Done():
+				return
+			case newer := <-d.syncReq:
+				mbs = newer
+			case <-time.After(wait):
+			}
+			err := d.store.SyncMailboxes(ctx, mbs)
+			if err == nil {
+				d.log.Info("store available again: mailboxes stored", "mailboxes", len(mbs))
+				break
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			d.log.Debug("store mailboxes: still failing", "err", err, "retry_in", min(2*wait, 30*time.Second))
+		}
+	}
 }
 
 func (d *Daemon) config() *config.Config {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -287,4 +288,35 @@ func TestDashboardAndAlertsUseExportedMetrics(t *testing.T) {
 		t.Fatalf("only %d metric references found: extractor broken?", checked)
 	}
 	t.Logf("%d metric references checked against %d exported families", checked, len(exported))
+}
+
+// TestOpenFailureReleasesWhatItOpened: when a late step of Open fails (the
+// HTTP port is taken), Open returns the error, closes the store it had
+// opened and does not panic.
+func TestOpenFailureReleasesWhatItOpened(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	cfg := config.Default()
+	cfg.Store.Path = filepath.Join(t.TempDir(), "postdesk.db")
+	cfg.HTTP.Listen = busy.Addr().String()
+	d, err := daemon.Open(daemon.Options{Config: cfg, Notify: func(string) error { return nil }, Version: "test"})
+	if err == nil {
+		d.Close()
+		t.Fatal("Open on a port in use succeeded")
+	}
+	if !strings.Contains(err.Error(), "http listen") {
+		t.Errorf("error %q does not name the listen step", err)
+	}
+	// The store was closed: a second Open of the same file works at once.
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	d, err = daemon.Open(daemon.Options{Config: cfg, Notify: func(string) error { return nil }, Version: "test"})
+	if err != nil {
+		t.Fatalf("Open after the failed one: %v", err)
+	}
+	if err := d.Close(); err != nil {
+		t.Errorf("close: %v", err)
+	}
 }

@@ -54,7 +54,7 @@ func (s *Service) customer(tx Tx, in *incoming) (*Person, error) {
 		p.CompanyID = c.ID
 	}
 	if err := tx.CreatePerson(p); err != nil {
-		return nil, fmt.Errorf("create person: %w", err)
+		return nil, err // the store names the step
 	}
 	return p, nil
 }

@@ -36,6 +36,10 @@ func (b *binaryBuild) get(t testing.TB) string {
 		if b.err != nil {
 			return
 		}
+		// Readable by every user: TestStoreReadOnly runs it unprivileged.
+		if b.err = os.Chmod(b.dir, 0o755); b.err != nil {
+			return
+		}
 		b.path = filepath.Join(b.dir, "postdesk")
 		cmd := exec.Command("go", "build", "-ldflags", "-X main.version=faulttest", "-o", b.path, "github.com/postdesk/postdesk/cmd/postdesk")
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -145,8 +149,17 @@ func (s *syncBuffer) String() string {
 // goes to logs (shared across restarts, so a test can grep a whole run).
 func startServe(t testing.TB, cfg, listen string, logs *syncBuffer) *proc {
 	t.Helper()
+	return startServeAs(t, nil, cfg, listen, logs)
+}
+
+// startServeAs is startServe as another user (nil: this process's).
+func startServeAs(t testing.TB, cred *syscall.Credential, cfg, listen string, logs *syncBuffer) *proc {
+	t.Helper()
 	cmd := exec.Command(postdesk.get(t), "serve", "--config", cfg)
 	cmd.Env = cleanEnv()
+	if cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	}
 	p := &proc{cmd: cmd, base: "http://" + listen, logs: logs, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {

@@ -310,3 +310,75 @@ func locateRaw(t *testing.T, st *store.Store, ids map[string]string) map[string]
 	}
 	return out
 }
+
+// TestHostileHugeHeaderOverIMAP delivers a mail whose header holds one
+// line of 200 MB to a polled mailbox. The server announces its size, so
+// postdesk fetches only the header, reads at most max_size of it, and
+// quarantines the mail (oversize) instead of buffering it. Like any
+// oversize mail it is left on the server unflagged (for the admin to fetch
+// by other means); the daemon stays healthy and the mailbox keeps
+// importing.
+func TestHostileHugeHeaderOverIMAP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: a 200 MB mail")
+	}
+	t.Parallel()
+	srv := startFaultServer(t)
+	srv.addUser(t, "u1", "p1")
+	td := startDaemon(t, daemonConfig{
+		Mailboxes: fmt.Sprintf("  - {id: 607, name: support, imap: {host: %s, port: %d, tls: none, username: u1, password: p1, poll_interval: 1s}}\n", srv.Host, srv.Port),
+	})
+	huge, last := "hostile-imap-200mb@faulttest.example", "hostile-imap-after-200mb@faulttest.example"
+	srv.deliver(t, "u1", "INBOX", longHeaderLine(huge, 200<<20))
+	srv.deliver(t, "u1", "INBOX", testMail(last, "after the 200 MB header", "ann@acme.example"))
+	// Waiting on the daemon's own counters: listing the folder makes the
+	// test server parse the 200 MB header each time.
+	waitUntil(t, 2*time.Minute, "the 200 MB mail quarantined and the next one imported", func() (bool, error) {
+		return td.metric("postdesk_quarantine_messages") == 1 &&
+			td.metric("postdesk_imports_total", "outcome", "created") == 1, nil
+	})
+	waitUntil(t, 30*time.Second, "the next mail \\Seen, the 200 MB one left unflagged", func() (bool, error) {
+		msgs, err := listFolder(srv, "u1", "p1")
+		if err != nil {
+			return false, err
+		}
+		if len(msgs) != 2 || msgs[0].Seen() {
+			return false, fmt.Errorf("folder: %+v", msgs)
+		}
+		return msgs[1].Seen(), nil
+	})
+	td.healthy("200 MB header over IMAP")
+	td.stop()
+
+	st, err := store.Open(td.dbPath, store.Options{Logger: discardLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	where := locateRaw(t, st, map[string]string{huge: "", last: ""})
+	if w := where[huge]; w.quarantined != 1 || w.messages != 0 {
+		t.Errorf("the 200 MB header mail: stored %d, quarantined %d; want quarantined once", w.messages, w.quarantined)
+	}
+	if w := where[last]; w.messages != 1 {
+		t.Errorf("the mail after it is stored %d times", w.messages)
+	}
+	items, err := st.ListQuarantine(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		full, err := st.QuarantineItem(t.Context(), it.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(full.Raw) > 26<<20 {
+			t.Errorf("quarantine item %d keeps %d bytes of the header, more than max_size", it.ID, len(full.Raw))
+		}
+		t.Logf("quarantined: %s (size %d, %d bytes kept)", it.Reason, it.Size, len(full.Raw))
+	}
+	ok := 0
+	if where[huge].quarantined == 1 && where[last].messages == 1 {
+		ok = 1
+	}
+	record(t, "hostile mails via IMAP: 200 MB header line", 1, ok, 1-ok, 0)
+}

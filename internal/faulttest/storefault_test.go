@@ -2,6 +2,7 @@ package faulttest
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +12,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/postdesk/postdesk/imap/imaptest"
+	"github.com/postdesk/postdesk/store"
 )
 
 // mountTmpfs mounts a tmpfs of size bytes at a fresh directory and
@@ -109,4 +113,156 @@ func TestStoreDiskFull(t *testing.T) {
 	e.td.healthy("disk full")
 	e.finish("store: disk full (tmpfs)")
 	record(t, "store: HTTP imports refused 503 on full disk", len(httpIDs), refused, 0, 0)
+}
+
+// TestStoreReadOnly runs the real binary as an unprivileged user (uid
+// 65534) on a database file that user may not write: owned by root, as
+// after a restore or a "sudo sqlite3" on the live file. The daemon starts
+// anyway; HTTP imports answer 503, IMAP mail stays unacknowledged, /readyz
+// says why; once the file is given back, everything is imported once,
+// without a restart.
+func TestStoreReadOnly(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the daemon runs as uid 65534 on a root-owned database, which root itself could write")
+	}
+	t.Parallel()
+	const uid, gid = 65534, 65534
+	srv := startFaultServer(t)
+	srv.addUser(t, "u1", "p1")
+
+	dir, err := os.MkdirTemp("", "postdesk-readonly-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	// The directory is the daemon's (it creates -wal and -shm there); the
+	// database file is root's and only readable.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(dir, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	dbPath := filepath.Join(dir, "postdesk.db")
+	cfgPath := filepath.Join(dir, "postdesk.yaml")
+	listen := freeAddr(t)
+	cfg := fmt.Sprintf("http:\n  listen: %s\nstore:\n  path: %s\nlog:\n  level: debug\nimport:\n  sender_cap: -1\nmailboxes:\n"+
+		"  - {id: 607, name: support, imap: {host: %s, port: %d, tls: none, username: u1, password: p1, poll_interval: 1s}}\n",
+		listen, dbPath, srv.Host, srv.Port)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(dbPath, store.Options{Logger: discardLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := st.CreateToken(context.Background(), "readonly", store.TokenBearer, store.RoleAdmin, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dbPath, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Store.Close checkpoints and removes -wal and -shm; whatever is left
+	// must not be root's, or only the main file would be the fault.
+	for _, f := range []string{dbPath + "-wal", dbPath + "-shm"} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+	}
+
+	sent := map[string]string{}
+	deliver := func(n int) {
+		for range n {
+			id := fmt.Sprintf("readonly-imap-%d@faulttest.example", len(sent)+1)
+			sent[id] = "imap"
+			srv.deliver(t, "u1", "INBOX", testMail(id, "read-only store "+id, "ro@acme.example"))
+		}
+	}
+	seen := func() (seen, total int) {
+		msgs, err := imaptest.List(srv.Addr, "u1", "p1", "INBOX")
+		if err != nil {
+			t.Fatalf("list INBOX: %v", err)
+		}
+		for _, m := range msgs {
+			if m.Seen() {
+				seen++
+			}
+		}
+		return seen, len(msgs)
+	}
+	deliver(3)
+
+	logs := &syncBuffer{}
+	p := startServeAs(t, &syscall.Credential{Uid: uid, Gid: gid}, cfgPath, listen, logs)
+	td := &testDaemon{t: t, base: p.base, token: token, logs: logs}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("daemon log:\n%s", tail(logs.String(), 8000))
+		}
+	})
+
+	httpIDs := []string{"readonly-http-1@faulttest.example", "readonly-http-2@faulttest.example"}
+	refused := 0
+	for _, id := range httpIDs {
+		code, body := td.postMail(607, testMail(id, "read-only store "+id, "ro-http@acme.example"))
+		if code != 503 {
+			t.Errorf("import on a read-only store answered %d %.300s, want 503", code, body)
+		} else {
+			refused++
+		}
+	}
+	waitUntil(t, 20*time.Second, "failed IMAP deliveries", func() (bool, error) {
+		return td.metric("postdesk_imap_polls_total", "mailbox", "607", "result", "error") >= 2, nil
+	})
+	if s, n := seen(); s != 0 || n != 3 {
+		t.Errorf("on a read-only store %d of %d IMAP mails were acknowledged", s, n)
+	}
+	if code, body := td.do("GET", "/readyz", "", nil, nil); code != 503 || !strings.Contains(string(body), "readonly") {
+		t.Errorf("/readyz on a read-only store: %d %q, want 503 naming the read-only database", code, body)
+	}
+	if !strings.Contains(logs.String(), "attempt to write a readonly database") {
+		t.Error("the daemon did not log the read-only database")
+	}
+
+	// The fault clears: the file is the daemon's again.
+	if err := os.Chown(dbPath, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	deliver(2)
+	waitUntil(t, 60*time.Second, "every IMAP mail \\Seen", func() (bool, error) {
+		s, n := seen()
+		return n == 5 && s == n, nil
+	})
+	for _, id := range httpIDs {
+		sent[id] = "http"
+		if code, body := td.postMail(607, testMail(id, "read-only store "+id, "ro-http@acme.example")); code != 200 {
+			t.Errorf("import after the fault cleared answered %d %.300s", code, body)
+		}
+	}
+	if code, body := td.do("GET", "/readyz", "", nil, nil); code != 200 {
+		t.Errorf("/readyz after the fault cleared: %d %q", code, body)
+	}
+	p.stop(t)
+
+	ids, q := storeContents(t, dbPath)
+	lost, dup := 0, 0
+	for id := range sent {
+		switch c := ids[id]; {
+		case c == 0:
+			lost++
+			t.Errorf("%s is not stored", id)
+		case c > 1:
+			dup++
+			t.Errorf("%s is stored %d times", id, c)
+		}
+	}
+	if q != 0 {
+		t.Errorf("quarantine holds %d mails", q)
+	}
+	record(t, "store: database file read-only", len(sent), len(sent)-lost-dup, lost, dup)
+	record(t, "store: HTTP imports answered 503 on a read-only file", len(httpIDs), refused, 0, 0)
 }
