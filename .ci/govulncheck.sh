@@ -50,10 +50,14 @@ if [ ! -s "$VULNDB_DIR/index/modules.json" ]; then
 	echo "govulncheck.sh: $(ls "$VULNDB_DIR/ID" | wc -l) records in $VULNDB_DIR" >&2
 fi
 
-bin=$(go env GOPATH)/bin/govulncheck
-if ! "$bin" -version 2>/dev/null | grep -q "govulncheck@$GOVULNCHECK_VERSION"; then
-	GOFLAGS= go install "golang.org/x/vuln/cmd/govulncheck@$GOVULNCHECK_VERSION"
+# govulncheck type-checks the standard library of the Go that runs it, so
+# it must be built by that same Go: one binary per tool and Go version.
+gobin=$(go env GOCACHE)/postdesk-tools/govulncheck-$GOVULNCHECK_VERSION-$(go env GOVERSION)
+bin=$gobin/govulncheck
+if [ ! -x "$bin" ]; then
+	GOFLAGS= GOBIN=$gobin go install "golang.org/x/vuln/cmd/govulncheck@$GOVULNCHECK_VERSION"
 fi
+echo "govulncheck.sh: $("$bin" -version 2>/dev/null | grep -E 'Go:|Scanner:' | tr -s ' \n' ' ')" >&2
 
 if [ $# -eq 0 ]; then
 	set -- ./...
