@@ -278,23 +278,27 @@ func (s *Store) AuthenticatePassword(ctx context.Context, name, password string)
 	if err != nil {
 		return Principal{}, err
 	}
-	if p, ok := c.get(key, gen); ok {
-		return p, nil
-	}
+	return c.verify(ctx, key, gen, func() (Principal, time.Time, error) {
+		return s.verifyPassword(ctx, name, password)
+	})
+}
+
+// verifyPassword is AuthenticatePassword's slow path: the row and the hash.
+func (s *Store) verifyPassword(ctx context.Context, name, password string) (Principal, time.Time, error) {
 	var role Role
 	var stored string
-	err = s.db.QueryRowContext(ctx, `SELECT name, role, password_hash FROM users WHERE name = ?`, name).
+	err := s.db.QueryRowContext(ctx, `SELECT name, role, password_hash FROM users WHERE name = ?`, name).
 		Scan(&name, &role, &stored)
 	if errors.Is(err, sql.ErrNoRows) {
 		verifySecret(s.dummyHash, password)
-		return Principal{}, fmt.Errorf("user %q: %w", name, ErrBadCredentials)
+		return Principal{}, time.Time{}, fmt.Errorf("user %q: %w", name, ErrBadCredentials)
 	}
 	if err != nil {
-		return Principal{}, fmt.Errorf("authenticate user %q: %w", name, err)
+		return Principal{}, time.Time{}, fmt.Errorf("authenticate user %q: %w", name, err)
 	}
 	ok, iter := verifySecret(stored, password)
 	if !ok {
-		return Principal{}, fmt.Errorf("user %q: %w", name, ErrBadCredentials)
+		return Principal{}, time.Time{}, fmt.Errorf("user %q: %w", name, ErrBadCredentials)
 	}
 	if iter < s.hashIter {
 		if h, err := s.hashSecret(password); err == nil {
@@ -302,9 +306,7 @@ func (s *Store) AuthenticatePassword(ctx context.Context, name, password string)
 			_, _ = s.db.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE name = ? AND password_hash = ?`, h, name, stored)
 		}
 	}
-	p := Principal{Name: name, Role: role, Kind: "basic"}
-	c.put(key, p, gen, time.Time{})
-	return p, nil
+	return Principal{Name: name, Role: role, Kind: "basic"}, time.Time{}, nil
 }
 
 // AuthenticateToken checks a token secret presented with scheme kind
@@ -322,40 +324,42 @@ func (s *Store) AuthenticateToken(ctx context.Context, kind, secret string) (Pri
 	if err != nil {
 		return Principal{}, err
 	}
-	if p, ok := c.get(key, gen); ok {
-		return p, nil
-	}
+	return c.verify(ctx, key, gen, func() (Principal, time.Time, error) {
+		return s.verifyToken(ctx, kind, id, secret)
+	})
+}
+
+// verifyToken is AuthenticateToken's slow path: the row and the hash.
+func (s *Store) verifyToken(ctx context.Context, kind string, id int64, secret string) (Principal, time.Time, error) {
 	var t Token
 	var stored string
 	var expires, revoked int64
-	err = s.db.QueryRowContext(ctx,
+	err := s.db.QueryRowContext(ctx,
 		`SELECT name, kind, role, secret_hash, expires_at, revoked_at FROM api_tokens WHERE id = ?`, id).
 		Scan(&t.Name, &t.Kind, &t.Role, &stored, &expires, &revoked)
 	if errors.Is(err, sql.ErrNoRows) {
 		verifySecret(s.dummyHash, secret)
-		return Principal{}, fmt.Errorf("token %d: %w", id, ErrBadCredentials)
+		return Principal{}, time.Time{}, fmt.Errorf("token %d: %w", id, ErrBadCredentials)
 	}
 	if err != nil {
-		return Principal{}, fmt.Errorf("authenticate token %d: %w", id, err)
+		return Principal{}, time.Time{}, fmt.Errorf("authenticate token %d: %w", id, err)
 	}
 	if ok, _ := verifySecret(stored, secret); !ok {
-		return Principal{}, fmt.Errorf("token %d: %w", id, ErrBadCredentials)
+		return Principal{}, time.Time{}, fmt.Errorf("token %d: %w", id, ErrBadCredentials)
 	}
 	switch {
 	case revoked != 0:
-		return Principal{}, fmt.Errorf("token %d revoked: %w", id, ErrBadCredentials)
+		return Principal{}, time.Time{}, fmt.Errorf("token %d revoked: %w", id, ErrBadCredentials)
 	case expires != 0 && time.Now().UnixNano() >= expires:
-		return Principal{}, fmt.Errorf("token %d expired: %w", id, ErrBadCredentials)
+		return Principal{}, time.Time{}, fmt.Errorf("token %d expired: %w", id, ErrBadCredentials)
 	case t.Kind != kind:
-		return Principal{}, fmt.Errorf("token %d is a %s token, presented as %s: %w", id, t.Kind, kind, ErrBadCredentials)
+		return Principal{}, time.Time{}, fmt.Errorf("token %d is a %s token, presented as %s: %w", id, t.Kind, kind, ErrBadCredentials)
 	}
 	var exp time.Time
 	if expires != 0 {
 		exp = time.Unix(0, expires)
 	}
-	p := Principal{Name: t.Name, Role: t.Role, Kind: t.Kind}
-	c.put(key, p, gen, exp)
-	return p, nil
+	return Principal{Name: t.Name, Role: t.Role, Kind: t.Kind}, exp, nil
 }
 
 // authChange runs a revoking statement, bumps auth_generation in the same
@@ -493,6 +497,75 @@ type credCache struct {
 	hmacKey []byte
 	mu      sync.Mutex
 	entries map[[sha256.Size]byte]cacheEntry
+	// inflight coalesces concurrent verifications of one credential: a
+	// client that opens 32 connections with the same token pays for one
+	// slow hash, not 32 on two cores.
+	inflight map[[sha256.Size]byte]*verification
+}
+
+// verification is one slow check in progress; done closes when p and err
+// are set.
+type verification struct {
+	done chan struct{}
+	p    Principal
+	err  error
+}
+
+// verify answers from the cache, joins a verification of the same
+// credential in progress, or runs check (the slow path) and caches a
+// success until the TTL or the returned expiry, whichever is first.
+func (c *credCache) verify(ctx context.Context, k [sha256.Size]byte, gen int64, check func() (Principal, time.Time, error)) (Principal, error) {
+	for {
+		if p, ok := c.get(k, gen); ok {
+			return p, nil
+		}
+		c.mu.Lock()
+		v, joined := c.inflight[k]
+		if !joined {
+			v = &verification{done: make(chan struct{}), err: errVerificationAborted}
+			if c.inflight == nil {
+				c.inflight = map[[sha256.Size]byte]*verification{}
+			}
+			c.inflight[k] = v
+		}
+		c.mu.Unlock()
+		if !joined {
+			return c.lead(k, gen, v, check)
+		}
+		select {
+		case <-v.done:
+		case <-ctx.Done():
+			return Principal{}, ctx.Err()
+		}
+		// The leader's own request may have been cancelled or failed
+		// half-way: that is no answer for this one, which checks again.
+		if v.err == nil || errors.Is(v.err, ErrBadCredentials) {
+			return v.p, v.err
+		}
+		if err := ctx.Err(); err != nil {
+			return Principal{}, err
+		}
+	}
+}
+
+// errVerificationAborted is what joiners see when the leading check ended
+// without an answer (a panic); they check again.
+var errVerificationAborted = errors.New("credential verification aborted")
+
+// lead runs check for everyone waiting on v.
+func (c *credCache) lead(k [sha256.Size]byte, gen int64, v *verification, check func() (Principal, time.Time, error)) (Principal, error) {
+	defer func() {
+		c.mu.Lock()
+		delete(c.inflight, k)
+		c.mu.Unlock()
+		close(v.done)
+	}()
+	p, exp, err := check()
+	if err == nil {
+		c.put(k, p, gen, exp)
+	}
+	v.p, v.err = p, err
+	return p, err
 }
 
 type cacheEntry struct {

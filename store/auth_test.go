@@ -11,7 +11,10 @@ import (
 	"log/slog"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -325,5 +328,68 @@ func TestWeakHashUpgradedOnLogin(t *testing.T) {
 	}
 	if !hashFormat.MatchString(now) {
 		t.Errorf("hash not upgraded: %q", now)
+	}
+}
+
+// Concurrent first uses of one credential share one slow verification:
+// whoever comes while it runs waits for it, whoever comes after finds the
+// cache (filled before the waiters are released), so exactly one check
+// runs however the goroutines are scheduled.
+func TestConcurrentVerificationsCoalesce(t *testing.T) {
+	ctx := context.Background()
+	s := openAuthStore(t, filepath.Join(t.TempDir(), "p.db"))
+	c := s.authCache()
+	k := c.key("bearer", "", "secret")
+	var checks atomic.Int32
+	release := make(chan struct{})
+	check := func() (Principal, time.Time, error) {
+		checks.Add(1)
+		<-release
+		return Principal{Name: "ci", Role: RoleImport, Kind: "bearer"}, time.Time{}, nil
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 32)
+	for range 32 {
+		wg.Go(func() {
+			p, err := c.verify(ctx, k, 1, check)
+			if err == nil && p.Name != "ci" {
+				err = fmt.Errorf("principal %+v", p)
+			}
+			errs <- err
+		})
+	}
+	for checks.Load() == 0 {
+		runtime.Gosched()
+	}
+	close(release)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if n := checks.Load(); n != 1 {
+		t.Errorf("%d slow checks for one credential, want 1", n)
+	}
+
+	// The real path: 16 concurrent first uses of a new token all succeed.
+	secret, err := s.CreateToken(ctx, "burst", TokenBearer, RoleImport, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs = make(chan error, 16)
+	for range 16 {
+		wg.Go(func() {
+			_, err := s.AuthenticateToken(ctx, "Bearer", secret)
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("concurrent AuthenticateToken: %v", err)
+		}
 	}
 }
