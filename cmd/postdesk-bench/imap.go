@@ -39,9 +39,20 @@ func startDovecot() (*imaptest.DovecotProcess, func(), error) {
 	return d, func() { d.Close(); os.RemoveAll(dir) }, nil
 }
 
+// endpoint is an IMAP server and the account the bench uses on it.
+type endpoint struct {
+	Addr, Host     string
+	Port           int
+	User, Password string
+}
+
+func dovecotEndpoint(d *imaptest.DovecotProcess) endpoint {
+	return endpoint{Addr: d.Addr, Host: d.Host, Port: d.Port, User: d.User, Password: d.Password}
+}
+
 // imapConfig is a daemon configuration polling INBOX of d into the bench
 // mailbox, with the store at path.
-func imapConfig(d *imaptest.DovecotProcess, path string) *config.Config {
+func imapConfig(d endpoint, path string) *config.Config {
 	cfg := config.Default()
 	cfg.Store.Path = path
 	cfg.HTTP.Listen = "127.0.0.1:0"
@@ -95,7 +106,7 @@ func (c *cursorReader) waitCursor(ctx context.Context, uid uint32, timeout time.
 }
 
 // dialIMAP logs in and selects INBOX.
-func dialIMAP(d *imaptest.DovecotProcess, opts *imapclient.Options) (*imapclient.Client, *imap.SelectData, error) {
+func dialIMAP(d endpoint, opts *imapclient.Options) (*imapclient.Client, *imap.SelectData, error) {
 	c, err := imapclient.DialInsecure(d.Addr, opts)
 	if err != nil {
 		return nil, nil, err
@@ -116,7 +127,7 @@ func dialIMAP(d *imaptest.DovecotProcess, opts *imapclient.Options) (*imapclient
 // batches of imapBatch, reading each literal into memory as postdesk does.
 // sizesOnly fetches RFC822.SIZE instead (to warm Dovecot's index).
 func bareFetch(d *imaptest.DovecotProcess, sizesOnly bool) (n int, bytes int64, err error) {
-	c, _, err := dialIMAP(d, nil)
+	c, _, err := dialIMAP(dovecotEndpoint(d), nil)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -211,7 +222,7 @@ func runIMAP(ctx context.Context, b *bench, drain, idle bool) []row {
 		return skip(err.Error())
 	}
 	defer cur.db.Close()
-	c, _, err := dialIMAP(d, nil)
+	c, _, err := dialIMAP(dovecotEndpoint(d), nil)
 	if err != nil {
 		return skip(err.Error())
 	}
@@ -224,7 +235,7 @@ func runIMAP(ctx context.Context, b *bench, drain, idle bool) []row {
 	last := uint32(uids[len(uids)-1])
 
 	start := time.Now()
-	srv, err := runDaemon(imapConfig(d, path), "")
+	srv, err := runDaemon(imapConfig(dovecotEndpoint(d), path), "")
 	if err != nil {
 		return skip(fmt.Sprintf("start daemon: %v", err))
 	}
@@ -241,16 +252,17 @@ func runIMAP(ctx context.Context, b *bench, drain, idle bool) []row {
 			Ratio: ratio(pd, bareRate) + " bare", Target: imapTarget, Met: metStr(pd >= 0.7*bareRate)})
 	}
 	if idle {
-		rows = append(rows, measureIdle(ctx, b, d, cur, last, n, idleName))
+		deliver := func(raw []byte) error { return d.DeliverMaildir([][]byte{raw}) }
+		rows = append(rows, measureIdle(ctx, b, dovecotEndpoint(d), deliver, cur, last, n, idleName, idleTarget))
 	}
 	return rows
 }
 
-// measureIdle delivers messages one at a time into the Maildir while the
-// daemon idles, and times delivery → committed cursor; a bare go-imap
-// client idling on the same folder gives Dovecot's own delivery → EXISTS
-// time for comparison.
-func measureIdle(ctx context.Context, b *bench, d *imaptest.DovecotProcess, cur *cursorReader, last uint32, count int, name string) row {
+// measureIdle delivers messages one at a time (deliver) while the daemon
+// idles, and times delivery → committed cursor; a bare go-imap client
+// idling on the same folder gives the server's own delivery → EXISTS time
+// for comparison. target is "" for a row without a target.
+func measureIdle(ctx context.Context, b *bench, d endpoint, deliver func([]byte) error, cur *cursorReader, last uint32, count int, name, target string) row {
 	exists := make(chan uint32, 64)
 	c, _, err := dialIMAP(d, &imapclient.Options{UnilateralDataHandler: &imapclient.UnilateralDataHandler{
 		Mailbox: func(m *imapclient.UnilateralDataMailbox) {
@@ -262,12 +274,12 @@ func measureIdle(ctx context.Context, b *bench, d *imaptest.DovecotProcess, cur 
 			}
 		}}})
 	if err != nil {
-		return skipped("idle", name, idleTarget, err.Error())
+		return skipped("idle", name, target, err.Error())
 	}
 	defer c.Close()
 	idleCmd, err := c.Idle()
 	if err != nil {
-		return skipped("idle", name, idleTarget, fmt.Sprintf("bare client idle: %v", err))
+		return skipped("idle", name, target, fmt.Sprintf("bare client idle: %v", err))
 	}
 	defer func() { idleCmd.Close(); idleCmd.Wait() }()
 
@@ -275,8 +287,8 @@ func measureIdle(ctx context.Context, b *bench, d *imaptest.DovecotProcess, cur 
 	for i := 1; i <= b.idleDeliveries && ctx.Err() == nil; i++ {
 		wantUID, wantCount := last+uint32(i), uint32(count+i)
 		t0 := time.Now()
-		if err := d.DeliverMaildir([][]byte{b.corpus.next("idle")}); err != nil {
-			return skipped("idle", name, idleTarget, fmt.Sprintf("deliver: %v", err))
+		if err := deliver(b.corpus.next("idle")); err != nil {
+			return skipped("idle", name, target, fmt.Sprintf("deliver: %v", err))
 		}
 		var tExists, tCommit time.Duration
 		deadline := time.Now().Add(30 * time.Second)
@@ -297,7 +309,7 @@ func measureIdle(ctx context.Context, b *bench, d *imaptest.DovecotProcess, cur 
 		}
 		tick.Stop()
 		if tCommit == 0 {
-			return skipped("idle", name, idleTarget, fmt.Sprintf("delivery %d not committed within 30s", i))
+			return skipped("idle", name, target, fmt.Sprintf("delivery %d not committed within 30s", i))
 		}
 		pd = append(pd, tCommit)
 		if tExists > 0 {
@@ -305,9 +317,13 @@ func measureIdle(ctx context.Context, b *bench, d *imaptest.DovecotProcess, cur 
 		}
 	}
 	p50, p99 := pd.pct(50), pd.pct(99)
-	return row{Group: "idle", Name: name,
+	r := row{Group: "idle", Name: name,
 		Result: fmt.Sprintf("postdesk p50 %s, p99 %s; bare IDLE client (delivery → EXISTS, %d seen) p50 %s, p99 %s",
 			ms(p50), ms(p99), len(bare), ms(bare.pct(50)), ms(bare.pct(99))),
-		Ratio: ratio(float64(p50), float64(bare.pct(50))) + " bare p50", Target: idleTarget,
+		Ratio: ratio(float64(p50), float64(bare.pct(50))) + " bare p50", Target: target,
 		Met: metStr(p50 < 200*time.Millisecond && p99 < time.Second)}
+	if target == "" {
+		r.Met = ""
+	}
+	return r
 }

@@ -183,6 +183,7 @@ func (b *bench) runAll(ctx context.Context, want map[string]bool) []row {
 			if !want["imap"] {
 				rows = append(rows, runIMAP(ctx, b, false, true)...)
 			}
+			rows = append(rows, runIdleMem(ctx, b))
 		case "memory":
 			rows = append(rows, runMemory(ctx, b)...)
 		case "scale":
