@@ -124,15 +124,7 @@ func (s *Service) prepareBatch(reqs []ImportRequest) []*incoming {
 			if rule != nil && rule.Action != "" && rule.Action != ActionRoute {
 				return
 			}
-			ins[i] = &incoming{
-				mb:        mb,
-				req:       req,
-				mail:      m,
-				key:       DedupeKey(m.MessageID, req.Raw),
-				automatic: s.isAutomatic(mb, m),
-				rule:      rule,
-				now:       now,
-			}
+			ins[i] = s.newIncoming(mb, req, m, rule, now, false)
 		}()
 	}
 	wg.Wait()

@@ -139,16 +139,7 @@ func (s *Service) doImport(ctx context.Context, req ImportRequest, o importOpts)
 		}
 	}
 
-	in := &incoming{
-		mb:        mb,
-		req:       req,
-		mail:      m,
-		key:       DedupeKey(m.MessageID, req.Raw),
-		automatic: s.isAutomatic(mb, m),
-		rule:      rule,
-		now:       s.now(),
-		bypassCap: o.bypassCap,
-	}
+	in := s.newIncoming(mb, req, m, rule, s.now(), o.bypassCap)
 	res = &Result{}
 	err = s.repo.Update(ctx, func(tx Tx) error {
 		*res = Result{}
@@ -197,6 +188,27 @@ type incoming struct {
 	bypassCap bool
 }
 
+// newIncoming prepares a parsed mail for the transaction: everything that
+// can be computed before it (dedupe key, robot check, the content address
+// of each attachment) is, so that the serial commit does less.
+func (s *Service) newIncoming(mb Mailbox, req ImportRequest, m *Mail, rule *Rule, now time.Time, bypassCap bool) *incoming {
+	for i := range m.Attachments {
+		a := &m.Attachments[i]
+		sum := sha256.Sum256(a.Data)
+		a.SHA256 = hex.EncodeToString(sum[:])
+	}
+	return &incoming{
+		mb:        mb,
+		req:       req,
+		mail:      m,
+		key:       DedupeKey(m.MessageID, req.Raw),
+		automatic: s.isAutomatic(mb, m),
+		rule:      rule,
+		now:       now,
+		bypassCap: bypassCap,
+	}
+}
+
 // apply runs steps 2-6 of the import inside tx and fills res.
 func (s *Service) apply(tx Tx, in *incoming, res *Result) error {
 	// Step 2: deduplicate.
@@ -209,6 +221,7 @@ func (s *Service) apply(tx Tx, in *incoming, res *Result) error {
 	}
 
 	// Step 3: follow-up or new.
+	var creator *Person // the new ticket's person, for its TicketInfo
 	t, err := s.threading.find(tx, in.mail)
 	if err != nil {
 		return err
@@ -249,6 +262,7 @@ func (s *Service) apply(tx Tx, in *incoming, res *Result) error {
 			return err
 		}
 		res.Outcome = OutcomeCreated
+		creator = person
 	}
 
 	msg := messageFrom(in, t.ID)
@@ -256,7 +270,7 @@ func (s *Service) apply(tx Tx, in *incoming, res *Result) error {
 		return fmt.Errorf("add message: %w", err)
 	}
 	res.MessageID = msg.ID
-	res.Info, err = s.ticketInfo(tx, t.ID)
+	res.Info, err = s.ticketInfoOf(tx, t, creator)
 	return err
 }
 

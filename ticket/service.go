@@ -199,6 +199,13 @@ func (s *Service) ticketInfo(tx Tx, id int64) (TicketInfo, error) {
 	if err != nil {
 		return TicketInfo{}, fmt.Errorf("ticket %d: %w", id, err)
 	}
+	return s.ticketInfoOf(tx, t, nil)
+}
+
+// ticketInfoOf is ticketInfo for a ticket already in hand, and its person
+// when known (nil: looked up by t.PersonID). The import uses it so that
+// the serial commit does not read back what it has just written.
+func (s *Service) ticketInfoOf(tx Tx, t *Ticket, p *Person) (TicketInfo, error) {
 	info := TicketInfo{
 		TicketID:     t.ID,
 		Title:        t.Title,
@@ -207,16 +214,20 @@ func (s *Service) ticketInfo(tx Tx, id int64) (TicketInfo, error) {
 		PriorityName: t.Priority,
 		TicketURL:    strings.ReplaceAll(s.ticketURL, "{id}", strconv.FormatInt(t.ID, 10)),
 	}
-	if t.PersonID > 0 {
-		p, err := tx.Person(t.PersonID)
+	if p != nil && p.ID != t.PersonID {
+		p = nil
+	}
+	if p == nil && t.PersonID > 0 {
+		var err error
+		p, err = tx.Person(t.PersonID)
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return TicketInfo{}, fmt.Errorf("person %d: %w", t.PersonID, err)
 		}
-		if p != nil {
-			info.PersonName = p.Name
-			if info.PersonName == "" {
-				info.PersonName = p.Email
-			}
+	}
+	if p != nil {
+		info.PersonName = p.Name
+		if info.PersonName == "" {
+			info.PersonName = p.Email
 		}
 	}
 	if t.CompanyID > 0 {

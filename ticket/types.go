@@ -26,6 +26,9 @@ type Attachment struct {
 	ContentID   string // without angle brackets; set for inline cid: parts
 	Inline      bool
 	Data        []byte // decoded bytes
+	// SHA256 is the hex SHA-256 of Data, the store's content address. The
+	// import sets it before its transaction; "" lets the store compute it.
+	SHA256 string
 }
 
 // Header holds decoded header fields by canonical MIME key
