@@ -263,17 +263,27 @@ func scanAttachment(r rowScanner) (StoredAttachment, error) {
 
 // Attachment returns a stored attachment and its bytes (ticket.ErrNotFound
 // when there is none).
-func (s *Store) Attachment(ctx context.Context, id int64) (StoredAttachment, []byte, error) {
-	var data []byte
-	row := s.rdb.QueryRowContext(ctx, `SELECT `+attachmentColumns+`, b.data
-		FROM message_attachments a JOIN blobs b ON b.sha256 = a.sha256 WHERE a.id = ?`, id)
-	var a StoredAttachment
-	err := row.Scan(&a.ID, &a.MessageID, &a.Filename, &a.ContentType, &a.ContentID, &a.Inline, &a.Size, &a.SHA256, &data)
-	if errors.Is(err, sql.ErrNoRows) {
-		return a, nil, fmt.Errorf("attachment %d: %w", id, ticket.ErrNotFound)
-	}
+func (s *Store) Attachment(ctx context.Context, id int64) (a StoredAttachment, data []byte, err error) {
+	err = s.readTx(ctx, func(tx *sql.Tx) error {
+		var inChunks bool
+		row := tx.QueryRowContext(ctx, `SELECT `+attachmentColumns+`, b.data, b.chunked
+			FROM message_attachments a JOIN blobs b ON b.sha256 = a.sha256 WHERE a.id = ?`, id)
+		err := row.Scan(&a.ID, &a.MessageID, &a.Filename, &a.ContentType, &a.ContentID, &a.Inline, &a.Size, &a.SHA256, &data, &inChunks)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("attachment %d: %w", id, ticket.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("attachment %d: %w", id, classify(err))
+		}
+		if inChunks {
+			if data, err = readChunks(ctx, tx, qBlobChunks, a.SHA256, a.Size); err != nil {
+				return fmt.Errorf("attachment %d: %w", id, classify(err))
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return a, nil, fmt.Errorf("attachment %d: %w", id, classify(err))
+		return a, nil, err
 	}
 	if data == nil {
 		data = []byte{}
@@ -283,17 +293,41 @@ func (s *Store) Attachment(ctx context.Context, id int64) (StoredAttachment, []b
 
 // RawMessage returns the raw RFC 822 bytes of a stored message, by its row
 // id (ticket.ErrNotFound when there is none).
-func (s *Store) RawMessage(ctx context.Context, messageID int64) ([]byte, error) {
-	var raw []byte
-	err := s.rdb.QueryRowContext(ctx, `SELECT raw FROM messages WHERE id = ?`, messageID).Scan(&raw)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("message %d: %w", messageID, ticket.ErrNotFound)
-	}
+func (s *Store) RawMessage(ctx context.Context, messageID int64) (raw []byte, err error) {
+	err = s.readTx(ctx, func(tx *sql.Tx) error {
+		var size int64
+		var inChunks bool
+		err := tx.QueryRowContext(ctx, `SELECT raw, raw_size, raw_chunked FROM messages WHERE id = ?`, messageID).
+			Scan(&raw, &size, &inChunks)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("message %d: %w", messageID, ticket.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("message %d: %w", messageID, classify(err))
+		}
+		if inChunks {
+			if raw, err = readChunks(ctx, tx, qRawChunks, messageID, size); err != nil {
+				return fmt.Errorf("message %d: %w", messageID, classify(err))
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("message %d: %w", messageID, classify(err))
+		return nil, err
 	}
 	if raw == nil {
 		raw = []byte{}
 	}
 	return raw, nil
+}
+
+// readTx runs fn in one read transaction, so that a value and its chunks
+// come from the same snapshot.
+func (s *Store) readTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return classify(err)
+	}
+	defer tx.Rollback()
+	return fn(tx)
 }

@@ -97,7 +97,7 @@ func Open(path string, opts Options) (*Store, error) {
 	// The writer is opened first: it creates the file and switches it to WAL.
 	// The writer's page cache (64 MiB) keeps the import path's index pages
 	// in memory at a million tickets; readers get 16 MiB each.
-	if s.wdb, err = sql.Open("sqlite3", dsn(path, common+"&_txlock=immediate&_cache_size=-65536")); err != nil {
+	if s.wdb, err = sql.Open("sqlite3", dsn(path, common+"&_txlock=immediate&_cache_size=-8192")); err != nil {
 		return fail(err)
 	}
 	s.wdb.SetMaxOpenConns(1)

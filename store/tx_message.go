@@ -58,21 +58,30 @@ func (t *txn) AddMessage(m *ticket.Message) error {
 	if cc == nil {
 		cc = []ticket.Address{}
 	}
+	raw, inChunks := m.Raw, chunked(len(m.Raw))
+	if inChunks {
+		raw = []byte{}
+	}
 	res, err := t.q.exec(`INSERT INTO messages(ticket_id, mailbox_id, message_id, dedupe_key,
 		in_reply_to, refs, from_name, from_email, from_lower, to_addrs, cc_addrs, subject, date,
-		automatic, source, created_at, raw_size, text_body, html_body, raw)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		automatic, source, created_at, raw_size, text_body, html_body, raw, raw_chunked)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.TicketID, m.MailboxID, m.MessageID, m.DedupeKey,
 		jsonText(inReplyTo), jsonText(refs), m.From.Name, m.From.Email, lower(m.From.Email),
 		jsonText(to), jsonText(cc), m.Subject, nanos(m.Date),
 		boolInt(m.Automatic), string(m.Source), m.CreatedAt.UnixNano(), len(m.Raw),
-		m.TextBody, m.HTMLBody, m.Raw)
+		m.TextBody, m.HTMLBody, raw, boolInt(inChunks))
 	if err != nil {
 		return t.fail(fmt.Sprintf("add message to ticket %d", m.TicketID), err)
 	}
 	id, err := res.LastInsertId()
 	if err != nil {
 		return t.fail("add message", err)
+	}
+	if inChunks {
+		if err := t.writeChunks("store raw message", qInsertRawChunk, id, m.Raw); err != nil {
+			return err
+		}
 	}
 	for i, a := range m.Attachments {
 		if err := t.addAttachment(id, i, a); err != nil {
@@ -94,15 +103,29 @@ func (t *txn) AddMessage(m *ticket.Message) error {
 }
 
 func (t *txn) addAttachment(messageID int64, position int, a ticket.Attachment) error {
-	sum := sha256.Sum256(a.Data)
-	key := hex.EncodeToString(sum[:])
-	data := a.Data
-	if data == nil {
+	key := a.SHA256
+	if len(key) != 2*sha256.Size {
+		sum := sha256.Sum256(a.Data)
+		key = hex.EncodeToString(sum[:])
+	}
+	data, inChunks := a.Data, chunked(len(a.Data))
+	if data == nil || inChunks {
 		data = []byte{} // NOT NULL: an empty attachment is an empty blob
 	}
-	if _, err := t.q.exec(`INSERT INTO blobs(sha256, size, data) VALUES (?, ?, ?) ON CONFLICT(sha256) DO NOTHING`,
-		key, len(data), data); err != nil {
+	res, err := t.q.exec(`INSERT INTO blobs(sha256, size, data, chunked) VALUES (?, ?, ?, ?) ON CONFLICT(sha256) DO NOTHING`,
+		key, len(a.Data), data, boolInt(inChunks))
+	if err != nil {
 		return t.fail("store attachment", err)
+	}
+	if inChunks {
+		// Only the first copy of equal bytes writes them.
+		if n, err := res.RowsAffected(); err != nil {
+			return t.fail("store attachment", err)
+		} else if n == 1 {
+			if err := t.writeChunks("store attachment", qInsertBlobChunk, key, a.Data); err != nil {
+				return err
+			}
+		}
 	}
 	if _, err := t.q.exec(`INSERT INTO message_attachments(message_id, position, filename, content_type,
 		content_id, inline, sha256) VALUES (?, ?, ?, ?, ?, ?, ?)`,

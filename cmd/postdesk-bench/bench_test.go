@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -122,5 +123,16 @@ func TestWriteTable(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// The memory rows measure the daemon with the unit's soft memory limit.
+func TestUnitMemLimitMatchesTheUnit(t *testing.T) {
+	unit, err := os.ReadFile("../../systemd/postdesk.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "Environment=GOMEMLIMIT=" + unitMemLimit + "\n"; !strings.Contains(string(unit), want) {
+		t.Errorf("systemd/postdesk.service has no line %q: update unitMemLimit", strings.TrimSpace(want))
 	}
 }
