@@ -158,17 +158,7 @@ mailboxes:
 	}
 
 	_, ids := listTickets(t, cfg)
-	lost, dup := 0, 0
-	for _, id := range delivered {
-		switch c := ids[id]; {
-		case c == 0:
-			lost++
-			t.Errorf("Message-ID %s is in no ticket", id)
-		case c > 1:
-			dup++
-			t.Errorf("Message-ID %s is stored %d times", id, c)
-		}
-	}
+	lost, dup := lostAndDuplicated(t, ids, delivered)
 	record(t, "crash: mails acknowledged (\\Seen) after kill -9", n, n-unacked, 0, 0)
 	if all, err := dv.Count("INBOX"); err != nil || all != n {
 		t.Errorf("INBOX holds %d mails (%v), want %d", all, err, n)

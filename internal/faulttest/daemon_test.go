@@ -309,6 +309,23 @@ func storeContents(t testing.TB, path string) (ids map[string]int, quarantined i
 	return ids, q
 }
 
+// lostAndDuplicated checks each sent Message-ID against how often the store
+// holds it (storeContents, listTickets) and reports every miss.
+func lostAndDuplicated(t testing.TB, stored map[string]int, sent []string) (lost, dup int) {
+	t.Helper()
+	for _, id := range sent {
+		switch c := stored[id]; {
+		case c == 0:
+			lost++
+			t.Errorf("Message-ID %s is in no ticket", id)
+		case c > 1:
+			dup++
+			t.Errorf("Message-ID %s is stored %d times", id, c)
+		}
+	}
+	return lost, dup
+}
+
 func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func freeAddr(t testing.TB) string {

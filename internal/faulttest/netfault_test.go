@@ -2,6 +2,8 @@ package faulttest
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -124,17 +126,7 @@ func (e *netEnv) logged(what string) {
 func (e *netEnv) finish(class string) {
 	e.t.Helper()
 	ids, q := e.td.contents()
-	lost, dup := 0, 0
-	for id := range e.sent {
-		switch c := ids[id]; {
-		case c == 0:
-			lost++
-			e.t.Errorf("%s is not stored", id)
-		case c > 1:
-			dup++
-			e.t.Errorf("%s is stored %d times", id, c)
-		}
-	}
+	lost, dup := lostAndDuplicated(e.t, ids, slices.Collect(maps.Keys(e.sent)))
 	if q != 0 {
 		e.t.Errorf("quarantine holds %d mails", q)
 	}

@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -249,17 +251,7 @@ func TestStoreReadOnly(t *testing.T) {
 	p.stop(t)
 
 	ids, q := storeContents(t, dbPath)
-	lost, dup := 0, 0
-	for id := range sent {
-		switch c := ids[id]; {
-		case c == 0:
-			lost++
-			t.Errorf("%s is not stored", id)
-		case c > 1:
-			dup++
-			t.Errorf("%s is stored %d times", id, c)
-		}
-	}
+	lost, dup := lostAndDuplicated(t, ids, slices.Collect(maps.Keys(sent)))
 	if q != 0 {
 		t.Errorf("quarantine holds %d mails", q)
 	}
