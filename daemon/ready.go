@@ -10,11 +10,20 @@ import (
 	"github.com/postdesk/postdesk/imap"
 )
 
+// storeFaultWindow is how long a failed write keeps /readyz at 503 when no
+// write succeeds after it (with no traffic at all, readiness falls back to
+// the ping).
+const storeFaultWindow = time.Minute
+
 // ready is /readyz: the store takes writes and every polled mailbox has
 // polled successfully recently. The error names the mailboxes that have not.
 func (d *Daemon) ready(ctx context.Context) error {
 	if err := d.store.Ping(ctx); err != nil {
 		return fmt.Errorf("store: %w", err)
+	}
+	if at, err := d.store.RecentFault(storeFaultWindow); err != nil {
+		return fmt.Errorf("store: a write failed %s ago and none has succeeded since: %w",
+			time.Since(at).Round(time.Second), err)
 	}
 	cfg := d.config()
 	intervals := map[int64]time.Duration{}

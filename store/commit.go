@@ -16,6 +16,9 @@ type request struct {
 	ctx  context.Context
 	fn   func(ticket.Tx) error
 	done chan error // buffered 1; answered exactly once
+	// probe marks Ping's write, which says nothing about whether the store
+	// takes real writes again after a fault (see noteHealth).
+	probe bool
 }
 
 // Update runs fn in a write transaction and returns after it is durably
@@ -31,10 +34,14 @@ type request struct {
 // so its answer is always the truth. fn runs on the committer goroutine: it
 // must not call Update, block for long or retain tx.
 func (s *Store) Update(ctx context.Context, fn func(ticket.Tx) error) error {
+	return s.update(ctx, fn, false)
+}
+
+func (s *Store) update(ctx context.Context, fn func(ticket.Tx) error, probe bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	req := &request{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	req := &request{ctx: ctx, fn: fn, done: make(chan error, 1), probe: probe}
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
@@ -119,6 +126,7 @@ func (s *Store) safeRunBatch(batch []*request) {
 	start := time.Now()
 	results, committed := s.runBatch(batch)
 	s.metrics.observe(len(batch), time.Since(start), committed)
+	s.noteHealth(batch, results)
 	for i, r := range batch {
 		r.done <- results[i]
 	}
@@ -247,4 +255,48 @@ func (s *Store) refreshQuarantineGauge(q querier) {
 		return
 	}
 	s.metrics.quarantine.Set(float64(n))
+}
+
+// storeFault is the last write that failed because of the store (read-only,
+// full, I/O error; not a lock held elsewhere).
+type storeFault struct {
+	at  time.Time
+	err error
+}
+
+// noteHealth remembers a store fault among results, and forgets it once a
+// real write (not Ping's) has committed after it. A full disk can still take
+// Ping's few bytes where the WAL file has room, while every import fails.
+func (s *Store) noteHealth(batch []*request, results []error) {
+	var fault error
+	wrote := false
+	for i, err := range results {
+		switch {
+		case err == nil:
+			wrote = wrote || !batch[i].probe
+		case fault == nil && errors.Is(err, ticket.ErrUnavailable) && !isTransient(err):
+			fault = err
+		}
+	}
+	s.faultMu.Lock()
+	defer s.faultMu.Unlock()
+	switch {
+	case fault != nil:
+		s.fault = &storeFault{at: time.Now(), err: fault}
+	case wrote:
+		s.fault = nil
+	}
+}
+
+// RecentFault returns when and why a write failed because of the store, if
+// that happened within the last window and no write has succeeded since;
+// zero and nil otherwise. /readyz reports it: Ping alone can succeed on a
+// store that refuses real writes.
+func (s *Store) RecentFault(window time.Duration) (time.Time, error) {
+	s.faultMu.Lock()
+	defer s.faultMu.Unlock()
+	if s.fault == nil || time.Since(s.fault.at) > window {
+		return time.Time{}, nil
+	}
+	return s.fault.at, s.fault.err
 }

@@ -149,3 +149,47 @@ func TestReadOnlyFileIsUnavailableAndRecovers(t *testing.T) {
 		t.Fatalf("Update after the file became writable again: %v", err)
 	}
 }
+
+// A write that failed because of the store stays visible to readiness
+// until a real write succeeds: Ping's own write (a few bytes) may still fit
+// where imports do not.
+func TestRecentFaultUntilARealWriteSucceeds(t *testing.T) {
+	s, _, _ := testStore(t, Options{})
+	ctx := context.Background()
+	if err := s.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RecentFault(time.Minute); err != nil {
+		t.Fatalf("RecentFault on a healthy store: %v", err)
+	}
+	var pages int
+	if err := s.rdb.QueryRow(`PRAGMA page_count`).Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	onWriter(t, s, `PRAGMA max_page_count = `+strconv.Itoa(pages))
+	big := func(tx ticket.Tx) error {
+		_, _, err := newTicket(tx, 1, "bob@example.com", "full@example.com", t0,
+			ticket.Attachment{Filename: "big.bin", Data: make([]byte, 1<<20)})
+		return err
+	}
+	if err := s.Update(ctx, big); !errors.Is(err, ticket.ErrUnavailable) {
+		t.Fatalf("Update on a full database = %v, want ErrUnavailable", err)
+	}
+	at, err := s.RecentFault(time.Minute)
+	if !errors.Is(err, ticket.ErrUnavailable) || at.IsZero() {
+		t.Fatalf("RecentFault after a full disk = %v, %v; want the fault", at, err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+	if _, err := s.RecentFault(time.Minute); err == nil {
+		t.Error("a successful Ping cleared the fault")
+	}
+	if _, err := s.RecentFault(0); err != nil {
+		t.Errorf("RecentFault(0) = %v: a fault outside the window must not count", err)
+	}
+	mustUpdate(t, s, addTicket("after@example.com"))
+	if _, err := s.RecentFault(time.Minute); err != nil {
+		t.Errorf("RecentFault after a successful write = %v, want none", err)
+	}
+}

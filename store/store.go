@@ -55,6 +55,9 @@ type Store struct {
 	mu       sync.RWMutex // guards closed against senders on queue
 	closed   bool
 	done     chan struct{} // closed when the committer has exited
+
+	faultMu  sync.Mutex
+	fault    *storeFault // see noteHealth
 	closeErr error
 	once     sync.Once
 }
@@ -164,10 +167,10 @@ func (s *Store) Close() error {
 // Ping reports whether the store is reachable and takes durable writes: it
 // commits a write through the group commit.
 func (s *Store) Ping(ctx context.Context) error {
-	return s.Update(ctx, func(tx ticket.Tx) error {
+	return s.update(ctx, func(tx ticket.Tx) error {
 		t := tx.(*txn)
 		_, err := t.q.exec(`INSERT INTO health(id, checked_at) VALUES (1, ?)
 			ON CONFLICT(id) DO UPDATE SET checked_at = excluded.checked_at`, time.Now().UnixNano())
 		return t.fail("ping", err)
-	})
+	}, true)
 }
