@@ -196,31 +196,47 @@ func decodeJSON(body []byte, fields map[string]string) *apiError {
 }
 
 // jsonDepth returns the deepest nesting of objects and arrays in b,
-// skipping strings.
+// skipping strings. A string is skipped with bytes.IndexByte to its closing
+// quote (one not escaped by an odd run of backslashes): the mail in Data is
+// nearly all of a request, and a byte-at-a-time state machine over it cost
+// 6 % of the HTTP path's CPU.
 func jsonDepth(b []byte) int {
 	depth, deepest := 0, 0
-	inString, escaped := false, false
-	for _, c := range b {
-		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			end := closingQuote(b, i)
+			if end < 0 {
+				return deepest // unterminated: the decoder reports it
 			}
-		case c == '"':
-			inString = true
-		case c == '{' || c == '[':
+			i = end
+		case '{', '[':
 			depth++
 			deepest = max(deepest, depth)
-		case c == '}' || c == ']':
+		case '}', ']':
 			depth--
 		}
 	}
 	return deepest
+}
+
+// closingQuote returns the index of the quote that ends the string opened
+// at b[open], or -1.
+func closingQuote(b []byte, open int) int {
+	for j := open + 1; ; j++ {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return -1
+		}
+		j += k
+		backslashes := 0
+		for p := j - 1; p > open && b[p] == '\\'; p-- {
+			backslashes++
+		}
+		if backslashes%2 == 0 {
+			return j
+		}
+	}
 }
 
 // decodeXML reads the children of the root element into fields by

@@ -119,3 +119,68 @@ func FuzzDecodeRequest(f *testing.F) {
 		}
 	})
 }
+
+// jsonDepthByByte is the byte-at-a-time state machine jsonDepth replaced:
+// the reference its answers are held to.
+func jsonDepthByByte(b []byte) int {
+	depth, deepest := 0, 0
+	inString, escaped := false, false
+	for _, c := range b {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+			deepest = max(deepest, depth)
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return deepest
+}
+
+func TestJSONDepthSkipsStrings(t *testing.T) {
+	cases := map[string]int{
+		``:                                       0,
+		`{}`:                                     1,
+		`[[[]]]`:                                 3,
+		`{"a":"[[[["}`:                           1,
+		`{"a":"\"[[["}`:                          1,
+		`{"a":"\\"}[[`:                           2,
+		`{"a":"\\\"[["}`:                         1,
+		`{"a":"\\\\"}`:                           1,
+		`{"a":"[[[`:                              1,
+		`"\\\\\\\\\"{{{"`:                        0,
+		`{"d":"x\\","e":[{"f":"]"}]}`:            3,
+		`{"a":[1,{"b":[2,[3]]}],"c":"{{{{{{{{"}`: 5,
+	}
+	for in, want := range cases {
+		if got := jsonDepth([]byte(in)); got != want {
+			t.Errorf("jsonDepth(%s) = %d, want %d", in, got, want)
+		}
+		if ref := jsonDepthByByte([]byte(in)); ref != want {
+			t.Errorf("reference jsonDepthByByte(%s) = %d, want %d", in, ref, want)
+		}
+	}
+}
+
+// FuzzJSONDepth holds jsonDepth to the byte-at-a-time reference.
+func FuzzJSONDepth(f *testing.F) {
+	for _, s := range []string{`{"a":"\\\"[["}`, `[[["\\"]]]`, `{"MailboxId":607,"Data":"x\"y\\\\"}`, `"`, `\`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := jsonDepth(b), jsonDepthByByte(b); got != want {
+			t.Fatalf("jsonDepth(%q) = %d, reference %d", b, got, want)
+		}
+	})
+}
