@@ -85,6 +85,7 @@ func imapConfigs(cfg *config.Config) []imap.Config {
 			DisableIdle:      c.DisableIdle,
 			BatchSize:        c.BatchSize,
 			MaxSize:          int64(cfg.Import.MaxSize),
+			CommandTimeout:   c.CommandTimeout,
 		}
 		if o := c.OAuth; o != nil {
 			ic.OAuth = &imap.OAuthConfig{TokenURL: o.TokenURL, ClientID: o.ClientID, ClientSecret: o.ClientSecret, RefreshToken: o.RefreshToken, Scopes: o.Scopes}

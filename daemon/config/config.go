@@ -185,6 +185,10 @@ type IMAP struct {
 	PollInterval     time.Duration `mapstructure:"poll_interval"`     // default 60s
 	DisableIdle      bool          `mapstructure:"disable_idle"`
 	BatchSize        int           `mapstructure:"batch_size"` // messages per FETCH; default 50
+	// CommandTimeout bounds every IMAP command and every stretch of a
+	// FETCH without bytes; it is also how long a silent, stalled server
+	// takes to be noticed during IDLE. Default 60s.
+	CommandTimeout time.Duration `mapstructure:"command_timeout"`
 }
 
 // AfterImportAction splits AfterImport into the action (seen, move,

@@ -13,8 +13,11 @@ const (
 	DefaultFolder       = "INBOX"
 	DefaultPollInterval = 60 * time.Second
 	DefaultBatchSize    = 50
-	DefaultImplicitPort = 993
-	DefaultPlainPort    = 143
+	// DefaultCommandTimeout is imap.command_timeout's default, the imap
+	// package's own.
+	DefaultCommandTimeout = 60 * time.Second
+	DefaultImplicitPort   = 993
+	DefaultPlainPort      = 143
 )
 
 // fillDefaults completes c after decoding; env supplies STATE_DIRECTORY.
@@ -77,6 +80,9 @@ func (im *IMAP) fillDefaults() {
 	}
 	if im.BatchSize == 0 {
 		im.BatchSize = DefaultBatchSize
+	}
+	if im.CommandTimeout == 0 {
+		im.CommandTimeout = DefaultCommandTimeout
 	}
 }
 

@@ -18,6 +18,10 @@ var subjectTagRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,31}$`)
 const (
 	minPollInterval = time.Second
 	maxBatchSize    = 1000
+	// A command timeout below a few seconds would cut healthy servers
+	// under load; above ten minutes a stalled server goes unnoticed.
+	minCommandTimeout = 5 * time.Second
+	maxCommandTimeout = 10 * time.Minute
 )
 
 // validate returns every problem of a decoded, defaulted configuration.
@@ -230,6 +234,9 @@ func (im *IMAP) validate(key string) []error {
 	}
 	if im.BatchSize < 1 || im.BatchSize > maxBatchSize {
 		bad("batch_size", "%d is not in 1-%d", im.BatchSize, maxBatchSize)
+	}
+	if im.CommandTimeout < minCommandTimeout || im.CommandTimeout > maxCommandTimeout {
+		bad("command_timeout", "%s is not between %s and %s", im.CommandTimeout, minCommandTimeout, maxCommandTimeout)
 	}
 	return errs
 }

@@ -64,6 +64,8 @@ func TestBadValuesAreNamed(t *testing.T) {
 		{"quarantine folder", im("quarantine_folder: INBOX"), "mailboxes[0].imap.quarantine_folder:"},
 		{"poll interval", im("poll_interval: 10ms"), "mailboxes[0].imap.poll_interval:"},
 		{"batch size", im("batch_size: 5000"), "mailboxes[0].imap.batch_size:"},
+		{"command timeout short", im("command_timeout: 1s"), "mailboxes[0].imap.command_timeout: 1s is not between 5s and 10m0s"},
+		{"command timeout long", im("command_timeout: 1h"), "mailboxes[0].imap.command_timeout: 1h0m0s is not between"},
 		{"auth", im("auth: kerberos"), "mailboxes[0].imap.auth:"},
 		{"no password", mb("{id: 2, imap: {host: h, username: u}}"), "mailboxes[0].imap.password:"},
 		{"xoauth2 without oauth", mb("{id: 2, imap: {host: h, username: u, auth: xoauth2}}"), "mailboxes[0].imap.oauth: auth xoauth2 needs"},
@@ -127,7 +129,7 @@ mailboxes:
 		if im.TLS != want.tls || im.Port != want.port {
 			t.Errorf("mailboxes[%d]: tls %s port %d, want %s %d", i, im.TLS, im.Port, want.tls, want.port)
 		}
-		if im.Folder != "INBOX" || im.AfterImport != "seen" || im.PollInterval != DefaultPollInterval || im.BatchSize != DefaultBatchSize || im.Auth != AuthLogin {
+		if im.Folder != "INBOX" || im.AfterImport != "seen" || im.PollInterval != DefaultPollInterval || im.BatchSize != DefaultBatchSize || im.Auth != AuthLogin || im.CommandTimeout != DefaultCommandTimeout {
 			t.Errorf("mailboxes[%d]: defaults not filled in: %+v", i, im)
 		}
 	}
