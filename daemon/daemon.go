@@ -264,11 +264,11 @@ func (d *Daemon) Reload() error {
 // imports do not depend on the mirror (it serves listings).
 func (d *Daemon) syncMailboxes(mbs []ticket.Mailbox) error {
 	err := d.store.SyncMailboxes(context.Background(), mbs)
-	if err == nil || !errors.Is(err, ticket.ErrUnavailable) {
-		if err != nil {
-			return fmt.Errorf("store mailboxes: %w", err)
-		}
+	switch {
+	case err == nil:
 		return nil
+	case !errors.Is(err, ticket.ErrUnavailable):
+		return fmt.Errorf("store mailboxes: %w", err)
 	}
 	d.log.Error("store unavailable: imports fail with 503 and IMAP mail stays unacknowledged until it recovers", "err", err)
 	select {

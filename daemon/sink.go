@@ -27,37 +27,42 @@ func (s *Sink) Cursor(ctx context.Context, mailboxID int64) (imap.Cursor, error)
 // Deliver imports m and its cursor durably. An error means nothing was
 // committed and the poller must not acknowledge the message.
 func (s *Sink) Deliver(ctx context.Context, m imap.Message) (imap.Disposition, error) {
-	cur := ticket.Cursor{MailboxID: m.MailboxID, UIDValidity: m.UIDValidity, UID: m.UID}
-	req := ticket.ImportRequest{MailboxID: m.MailboxID, Raw: m.Raw, Source: ticket.SourceIMAP, Cursor: &cur}
-	if m.Oversize {
-		req.Size = m.Size
-	}
-	res, err := s.Service.Import(ctx, req)
+	res, err := s.Service.Import(ctx, importRequest(m))
 	if err != nil {
 		return 0, err
 	}
-	if res.Outcome == ticket.OutcomeQuarantined {
-		return imap.Quarantined, nil
-	}
-	return imap.Imported, nil
+	return disposition(res), nil
 }
 
 // DeliverBatch imports ms with as few commits as possible (imap.BatchSink).
 func (s *Sink) DeliverBatch(ctx context.Context, ms []imap.Message) ([]imap.Disposition, error) {
 	reqs := make([]ticket.ImportRequest, len(ms))
 	for i, m := range ms {
-		reqs[i] = ticket.ImportRequest{MailboxID: m.MailboxID, Raw: m.Raw, Source: ticket.SourceIMAP,
-			Cursor: &ticket.Cursor{MailboxID: m.MailboxID, UIDValidity: m.UIDValidity, UID: m.UID}}
-		if m.Oversize {
-			reqs[i].Size = m.Size
-		}
+		reqs[i] = importRequest(m)
 	}
 	res, err := s.Service.ImportBatch(ctx, reqs)
 	disps := make([]imap.Disposition, len(res))
 	for i, r := range res {
-		if r.Outcome == ticket.OutcomeQuarantined {
-			disps[i] = imap.Quarantined
-		}
+		disps[i] = disposition(r)
 	}
 	return disps, err
+}
+
+// importRequest is the import of m with its cursor; an oversize message
+// carries only its header and the size the server announced.
+func importRequest(m imap.Message) ticket.ImportRequest {
+	req := ticket.ImportRequest{MailboxID: m.MailboxID, Raw: m.Raw, Source: ticket.SourceIMAP,
+		Cursor: &ticket.Cursor{MailboxID: m.MailboxID, UIDValidity: m.UIDValidity, UID: m.UID}}
+	if m.Oversize {
+		req.Size = m.Size
+	}
+	return req
+}
+
+// disposition tells the poller what became of a committed import.
+func disposition(res *ticket.Result) imap.Disposition {
+	if res.Outcome == ticket.OutcomeQuarantined {
+		return imap.Quarantined
+	}
+	return imap.Imported
 }

@@ -60,12 +60,9 @@ func (s *Store) update(ctx context.Context, fn func(ticket.Tx) error, probe bool
 // View runs fn in a read transaction: a consistent snapshot that does not
 // wait for writers. Writes through tx fail with ErrReadOnly.
 func (s *Store) View(ctx context.Context, fn func(ticket.Tx) error) error {
-	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return fmt.Errorf("begin read: %w", classify(err))
-	}
-	defer tx.Rollback()
-	return s.call(fn, &txn{q: readQuerier{ctx: ctx, tx: tx}, readOnly: true})
+	return s.readTx(ctx, func(tx *sql.Tx) error {
+		return s.call(fn, &txn{q: readQuerier{ctx: ctx, tx: tx}, readOnly: true})
+	})
 }
 
 // call runs fn, turning a panic into an error.

@@ -89,20 +89,28 @@ func TestReadOnlyConnectionIsUnavailableAndRecovers(t *testing.T) {
 	}
 }
 
-func TestFullDiskIsUnavailableAndRecovers(t *testing.T) {
-	s, _, _ := testStore(t, Options{})
-	ctx := context.Background()
-	// The database may not grow: what a full disk looks like to SQLite.
+// fillDatabase forbids the writer connection's file to grow, which is what
+// a full disk looks like to SQLite, and returns an Update function that
+// needs new pages (a ticket with a 1 MiB attachment). The limit lasts until
+// the fault makes the store reopen its writer.
+func fillDatabase(t *testing.T, s *Store) func(ticket.Tx) error {
+	t.Helper()
 	var pages int
 	if err := s.rdb.QueryRow(`PRAGMA page_count`).Scan(&pages); err != nil {
 		t.Fatal(err)
 	}
 	onWriter(t, s, `PRAGMA max_page_count = `+strconv.Itoa(pages))
-	big := func(tx ticket.Tx) error {
+	return func(tx ticket.Tx) error {
 		_, _, err := newTicket(tx, 1, "bob@example.com", "full@example.com", t0,
 			ticket.Attachment{Filename: "big.bin", Data: make([]byte, 1<<20)})
 		return err
 	}
+}
+
+func TestFullDiskIsUnavailableAndRecovers(t *testing.T) {
+	s, _, _ := testStore(t, Options{})
+	ctx := context.Background()
+	big := fillDatabase(t, s)
 	err := s.Update(ctx, big)
 	if !errors.Is(err, ticket.ErrUnavailable) || sqliteCode(err) != sqlite3.ErrFull {
 		t.Fatalf("Update on a full database = %v, want ErrUnavailable (full)", err)
@@ -162,16 +170,7 @@ func TestRecentFaultUntilARealWriteSucceeds(t *testing.T) {
 	if _, err := s.RecentFault(time.Minute); err != nil {
 		t.Fatalf("RecentFault on a healthy store: %v", err)
 	}
-	var pages int
-	if err := s.rdb.QueryRow(`PRAGMA page_count`).Scan(&pages); err != nil {
-		t.Fatal(err)
-	}
-	onWriter(t, s, `PRAGMA max_page_count = `+strconv.Itoa(pages))
-	big := func(tx ticket.Tx) error {
-		_, _, err := newTicket(tx, 1, "bob@example.com", "full@example.com", t0,
-			ticket.Attachment{Filename: "big.bin", Data: make([]byte, 1<<20)})
-		return err
-	}
+	big := fillDatabase(t, s)
 	if err := s.Update(ctx, big); !errors.Is(err, ticket.ErrUnavailable) {
 		t.Fatalf("Update on a full database = %v, want ErrUnavailable", err)
 	}

@@ -321,12 +321,12 @@ func (s *Store) RawMessage(ctx context.Context, messageID int64) (raw []byte, er
 	return raw, nil
 }
 
-// readTx runs fn in one read transaction, so that a value and its chunks
-// come from the same snapshot.
+// readTx runs fn in one read transaction on the read pool: one snapshot
+// (a value and its chunks, a ticket and its messages).
 func (s *Store) readTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return classify(err)
+		return fmt.Errorf("begin read: %w", classify(err))
 	}
 	defer tx.Rollback()
 	return fn(tx)

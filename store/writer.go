@@ -125,8 +125,10 @@ func (q writerQuerier) exec(query string, args ...any) (sql.Result, error) {
 }
 
 // largeArgThreshold is the argument size above which a statement is not
-// taken from the cache.
-const largeArgThreshold = 1 << 20
+// taken from the cache. Raw messages and attachments above it are written
+// in chunks (chunks.go), which stay below it and use cached statements;
+// what still goes this way is large text (bodies) and quarantined mail.
+const largeArgThreshold = chunkThreshold
 
 func largeArgs(args []any) bool {
 	for _, a := range args {

@@ -50,13 +50,6 @@ func (s *Service) ImportBatch(ctx context.Context, reqs []ImportRequest) ([]*Res
 // commitRun applies prepared mails in order in one transaction, with the
 // cursor of the last one.
 func (s *Service) commitRun(ctx context.Context, reqs []ImportRequest, ins []*incoming) ([]*Result, error) {
-	if len(ins) == 1 {
-		res, err := s.Import(ctx, reqs[0])
-		if err != nil {
-			return nil, err
-		}
-		return []*Result{res}, nil
-	}
 	start := s.now()
 	results := make([]Result, len(ins))
 	err := s.repo.Update(ctx, func(tx Tx) error {
