@@ -317,9 +317,13 @@ func innerSubject(msg []byte, lim *limits) string {
 func (p *parser) finish() {
 	p.m.TextBody = strings.Join(p.textParts, "\n")
 	if p.htmlRaw != "" {
-		p.m.HTMLBody = sanitizeHTML(p.htmlRaw)
-		if strings.TrimSpace(p.m.TextBody) == "" {
-			p.m.TextBody = htmlToText(p.htmlRaw)
+		// One tokenization gives the sanitized HTML and, for a mail
+		// without a text part, the text.
+		noText := strings.TrimSpace(p.m.TextBody) == ""
+		safe, text := renderHTML(p.htmlRaw, noText)
+		p.m.HTMLBody = safe
+		if noText {
+			p.m.TextBody = text
 		}
 	}
 }
