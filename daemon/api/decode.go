@@ -169,6 +169,14 @@ func (n *jsonNumber) UnmarshalJSON(b []byte) error {
 // fields (lower-cased keys) in one pass; other properties are ignored, as
 // SuperOffice does.
 func decodeJSON(body []byte, fields map[string]string) *apiError {
+	if decodeFlatJSON(body, fields) {
+		return nil
+	}
+	return decodeJSONSlow(body, fields)
+}
+
+// decodeJSONSlow decodes any JSON request with encoding/json.
+func decodeJSONSlow(body []byte, fields map[string]string) *apiError {
 	if jsonDepth(body) > maxNesting {
 		return &apiError{status: http.StatusBadRequest, typ: typeArgument, msg: msgTooDeep}
 	}
