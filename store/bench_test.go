@@ -227,7 +227,7 @@ func BenchmarkLookups(b *testing.B) {
 	since := time.Now().Add(-time.Hour)
 	run("NewTicketsBySender", func(tx ticket.Tx, i int) error {
 		sender, _ := seedMail(pick(i))
-		_, err := tx.NewTicketsBySender(sender, since)
+		_, err := tx.NewTicketsBySender(sender, since, 50) // the default cap
 		return err
 	})
 	run("TicketByMessageID", func(tx ticket.Tx, i int) error {

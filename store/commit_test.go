@@ -247,7 +247,7 @@ func TestPanicInViewIsAnError(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "boom") {
 		t.Fatalf("View with a panicking fn = %v", err)
 	}
-	mustView(t, s, func(tx ticket.Tx) error { _, err := tx.NewTicketsBySender("x@y", t0); return err })
+	mustView(t, s, func(tx ticket.Tx) error { _, err := tx.NewTicketsBySender("x@y", t0, 0); return err })
 }
 
 func TestConcurrentUpdatesAndReads(t *testing.T) {
@@ -281,7 +281,7 @@ func TestConcurrentUpdatesAndReads(t *testing.T) {
 					return
 				}
 				err := s.View(ctx, func(tx ticket.Tx) error {
-					_, err := tx.NewTicketsBySender(fmt.Sprintf("w%d@example.com", w), t0)
+					_, err := tx.NewTicketsBySender(fmt.Sprintf("w%d@example.com", w), t0, 0)
 					return err
 				})
 				if err != nil {

@@ -12,7 +12,7 @@ func TestImportPathUsesIndexes(t *testing.T) {
 	queries := map[string][]any{
 		"LookupDedupe":       {int64(1), "k"},
 		"TicketByMessageID":  {"m@x"},
-		"NewTicketsBySender": {"a@x", int64(0)},
+		"NewTicketsBySender": {"a@x", int64(0), 50},
 		"OpenTickets":        {"Sarah"},
 		"PersonByEmail":      {"a@x"},
 		"Ticket":             {int64(1)},
@@ -47,7 +47,10 @@ func TestImportPathUsesIndexes(t *testing.T) {
 			t.Fatalf("%s: empty plan", name)
 		}
 		for _, step := range plan {
-			if (strings.HasPrefix(step, "SCAN ") && step != "SCAN CONSTANT ROW") || strings.Contains(step, "TEMP B-TREE") {
+			// Scanning a subquery's rows (the sender count's LIMIT) is
+			// not scanning a table.
+			table := strings.HasPrefix(step, "SCAN ") && step != "SCAN CONSTANT ROW" && !strings.HasPrefix(step, "SCAN (subquery-")
+			if table || strings.Contains(step, "TEMP B-TREE") {
 				t.Errorf("%s scans: %q", name, plan)
 			}
 		}

@@ -83,7 +83,7 @@ func lower(email string) string { return strings.ToLower(strings.TrimSpace(email
 const (
 	qLookupDedupe       = `SELECT ticket_id FROM dedupe WHERE mailbox_id = ? AND dedupe_key = ?`
 	qTicketByMessageID  = `SELECT ticket_id FROM messages WHERE message_id = ? ORDER BY id LIMIT 1`
-	qNewTicketsBySender = `SELECT count(*) FROM tickets WHERE sender = ? AND created_at >= ?`
+	qNewTicketsBySender = `SELECT count(*) FROM (SELECT 1 FROM tickets WHERE sender = ? AND created_at >= ? LIMIT ?)`
 	qOpenTickets        = `SELECT open FROM owner_open_tickets WHERE owner = ?`
 	qPersonByEmail      = `SELECT ` + personColumns + ` FROM persons WHERE email_lower = ?`
 	qTicket             = `SELECT ` + ticketColumns + ` FROM tickets WHERE id = ?`
@@ -307,10 +307,13 @@ func (t *txn) EnsureCompany(name, domain string) (*ticket.Company, error) {
 	return &c, nil
 }
 
-func (t *txn) NewTicketsBySender(email string, since time.Time) (int, error) {
+func (t *txn) NewTicketsBySender(email string, since time.Time, limit int) (int, error) {
 	var n int
+	if limit <= 0 {
+		limit = -1 // SQLite: no limit
+	}
 	err := t.q.queryRow(qNewTicketsBySender,
-		lower(email), since.UnixNano()).Scan(&n)
+		lower(email), since.UnixNano(), limit).Scan(&n)
 	return n, t.fail("count new tickets by sender", err)
 }
 

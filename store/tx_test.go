@@ -237,9 +237,16 @@ func TestNewTicketsBySenderAndOpenTickets(t *testing.T) {
 	mustUpdate(t, s, func(tx ticket.Tx) error { return tx.SetTicketStatus(ids[2], ticket.StatusClosed, t0) })
 	mustView(t, s, func(tx ticket.Tx) error {
 		for since, want := range map[time.Duration]int{0: 5, 2 * time.Minute: 3, 10 * time.Minute: 0} {
-			n, err := tx.NewTicketsBySender("STORM@example.com", t0.Add(since))
+			n, err := tx.NewTicketsBySender("STORM@example.com", t0.Add(since), 0)
 			if err != nil || n != want {
 				t.Errorf("NewTicketsBySender(since +%v) = %d, %v; want %d", since, n, err, want)
+			}
+		}
+		// The cap only needs to know whether it is reached.
+		for limit, want := range map[int]int{1: 1, 4: 4, 5: 5, 50: 5} {
+			n, err := tx.NewTicketsBySender("storm@example.com", t0, limit)
+			if err != nil || n != want {
+				t.Errorf("NewTicketsBySender(limit %d) = %d, %v; want %d", limit, n, err, want)
 			}
 		}
 		got, err := tx.OpenTickets([]string{"Sarah", "Tom", "Nobody"})

@@ -244,7 +244,7 @@ func (s *Service) apply(tx Tx, in *incoming, res *Result) error {
 	} else {
 		sender := strings.ToLower(in.mail.From.Email)
 		if !in.bypassCap && s.senderCap > 0 && sender != "" {
-			n, err := tx.NewTicketsBySender(sender, in.now.Add(-time.Hour))
+			n, err := tx.NewTicketsBySender(sender, in.now.Add(-time.Hour), s.senderCap)
 			if err != nil {
 				return fmt.Errorf("sender cap: %w", err)
 			}

@@ -45,8 +45,10 @@ type Tx interface {
 	// records m.DedupeKey in the dedupe ledger; sets m.ID.
 	AddMessage(m *Message) error
 
-	// NewTicketsBySender counts tickets opened by mails from email since.
-	NewTicketsBySender(email string, since time.Time) (int, error)
+	// NewTicketsBySender counts tickets opened by mails from email since,
+	// stopping at limit (0: no limit): the sender cap needs to know only
+	// whether the cap is reached, and a storm's sender may have thousands.
+	NewTicketsBySender(email string, since time.Time, limit int) (int, error)
 	// OpenTickets counts open tickets per owner name for the given owners.
 	OpenTickets(owners []string) (map[string]int, error)
 	// NextRoundRobin returns a per-mailbox counter, incremented on each call.
