@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/postdesk/postdesk/internal/memidle"
 	"net"
 	"strconv"
 	"strings"
@@ -255,12 +256,9 @@ func (sess *memSession) Search(kind imapserver.NumKind, criteria *imap.SearchCri
 
 // Idle reports changes that happened since the last command before idling,
 // as Dovecot does; imapmemserver alone would hold them back until the next
-// command.
+// command (memidle.IdleWithPoll).
 func (sess *memSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
-	if err := sess.UserSession.Poll(w, true); err != nil {
-		return err
-	}
-	return sess.UserSession.Idle(w, stop)
+	return memidle.IdleWithPoll(sess.UserSession, w, stop)
 }
 
 // saslSession adds XOAUTH2 (and keeps PLAIN).
