@@ -12,7 +12,7 @@ func TestImportPathUsesIndexes(t *testing.T) {
 	queries := map[string][]any{
 		"LookupDedupe":       {int64(1), "k"},
 		"TicketByMessageID":  {"m@x"},
-		"NewTicketsBySender": {"a@x", int64(0), 50},
+		"NewTicketsBySender": {"a@x", int64(0)},
 		"OpenTickets":        {"Sarah"},
 		"PersonByEmail":      {"a@x"},
 		"Ticket":             {int64(1)},

@@ -83,7 +83,7 @@ func lower(email string) string { return strings.ToLower(strings.TrimSpace(email
 const (
 	qLookupDedupe       = `SELECT ticket_id FROM dedupe WHERE mailbox_id = ? AND dedupe_key = ?`
 	qTicketByMessageID  = `SELECT ticket_id FROM messages WHERE message_id = ? ORDER BY id LIMIT 1`
-	qNewTicketsBySender = `SELECT count(*) FROM (SELECT 1 FROM tickets WHERE sender = ? AND created_at >= ? LIMIT ?)`
+	qNewTicketsBySender = `SELECT coalesce(sum(n), 0) FROM sender_minutes WHERE sender = ? AND minute >= ?`
 	qOpenTickets        = `SELECT open FROM owner_open_tickets WHERE owner = ?`
 	qPersonByEmail      = `SELECT ` + personColumns + ` FROM persons WHERE email_lower = ?`
 	qTicket             = `SELECT ` + ticketColumns + ` FROM tickets WHERE id = ?`
@@ -307,13 +307,16 @@ func (t *txn) EnsureCompany(name, domain string) (*ticket.Company, error) {
 	return &c, nil
 }
 
+// minuteOf is the sender_minutes bucket of t, as the trigger of migration
+// 0005 computes it (both divisions truncate toward zero).
+func minuteOf(t time.Time) int64 { return t.UnixNano() / int64(time.Minute) }
+
 func (t *txn) NewTicketsBySender(email string, since time.Time, limit int) (int, error) {
 	var n int
-	if limit <= 0 {
-		limit = -1 // SQLite: no limit
+	err := t.q.queryRow(qNewTicketsBySender, lower(email), minuteOf(since)).Scan(&n)
+	if limit > 0 {
+		n = min(n, limit)
 	}
-	err := t.q.queryRow(qNewTicketsBySender,
-		lower(email), since.UnixNano(), limit).Scan(&n)
 	return n, t.fail("count new tickets by sender", err)
 }
 
