@@ -46,8 +46,8 @@ type Tx interface {
 	AddMessage(m *Message) error
 
 	// NewTicketsBySender counts tickets opened by mails from email since,
-	// stopping at limit (0: no limit): the sender cap needs to know only
-	// whether the cap is reached, and a storm's sender may have thousands.
+	// to the minute (a ticket up to a minute older may count), at most
+	// limit (0: no limit). Its cost does not grow with the count.
 	NewTicketsBySender(email string, since time.Time, limit int) (int, error)
 	// OpenTickets counts open tickets per owner name for the given owners.
 	OpenTickets(owners []string) (map[string]int, error)
