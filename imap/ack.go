@@ -182,10 +182,45 @@ func (w *worker) reconcile(s *session, last imap.UID) error {
 	if len(uids) == 0 {
 		return nil
 	}
+	// A message the server serves with an empty body was left on the
+	// server on purpose (deliverGroup); it stays there.
+	uids, err = w.withBody(s, uids)
+	if err != nil || len(uids) == 0 {
+		return err
+	}
 	w.log.Info("imap: acknowledging committed messages left unacknowledged", "count", len(uids), "action", w.cfg.AfterImport)
 	plan := ackPlan{uidValidity: s.uidValidity}
 	for _, uid := range uids {
 		w.plan(&plan, Imported, uid)
 	}
 	return w.acknowledge(s, plan)
+}
+
+// withBody returns the uids whose body the server serves, by fetching the
+// first byte of each (BODY.PEEK[]<0.1>).
+func (w *worker) withBody(s *session, uids []imap.UID) ([]imap.UID, error) {
+	served := make(map[imap.UID]bool, len(uids))
+	err := s.step("fetch first bytes", w.cfg.CommandTimeout, func() error {
+		cmd := s.c.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{
+			UID:         true,
+			BodySection: []*imap.FetchItemBodySection{{Peek: true, Partial: &imap.SectionPartial{Offset: 0, Size: 1}}},
+		})
+		for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
+			buf, err := msg.Collect() // one byte a message
+			if err != nil {
+				cmd.Close()
+				return err
+			}
+			for _, b := range buf.BodySection {
+				if len(b.Bytes) > 0 {
+					served[buf.UID] = true
+				}
+			}
+		}
+		return cmd.Close()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(uids, func(u imap.UID) bool { return !served[u] }), nil
 }
