@@ -522,6 +522,12 @@ func (c *credCache) verify(ctx context.Context, k [sha256.Size]byte, gen int64, 
 		c.mu.Lock()
 		v, joined := c.inflight[k]
 		if !joined {
+			// A leader may have finished between get and Lock: it fills
+			// the cache before it leaves inflight, so look again.
+			if p, ok := c.getLocked(k, gen); ok {
+				c.mu.Unlock()
+				return p, nil
+			}
 			v = &verification{done: make(chan struct{}), err: errVerificationAborted}
 			if c.inflight == nil {
 				c.inflight = map[[sha256.Size]byte]*verification{}
@@ -591,6 +597,11 @@ func (c *credCache) key(kind, name, secret string) [sha256.Size]byte {
 func (c *credCache) get(k [sha256.Size]byte, gen int64) (Principal, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.getLocked(k, gen)
+}
+
+// getLocked is get with c.mu held.
+func (c *credCache) getLocked(k [sha256.Size]byte, gen int64) (Principal, bool) {
 	e, ok := c.entries[k]
 	if !ok {
 		return Principal{}, false
