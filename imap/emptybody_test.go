@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/postdesk/postdesk/imap/imaptest"
 )
 
@@ -18,17 +17,7 @@ var unparseable = []byte("From someone Thu Nov 26 10:00:00 2026\nSubject: mbox\n
 // bodyLen fetches BODY.PEEK[] of the folder's first message.
 func bodyLen(t *testing.T, srv *imaptest.MemServer) int {
 	t.Helper()
-	c, err := imapclient.DialInsecure(srv.Addr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Login("u", "p-secret").Wait(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Select("INBOX", &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
-		t.Fatal(err)
-	}
+	c, _ := examineInbox(t, srv)
 	msgs, err := c.Fetch(imap.SeqSetNum(1), &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{{Peek: true}}}).Collect()
 	if err != nil || len(msgs) != 1 || len(msgs[0].BodySection) != 1 {
 		t.Fatalf("fetch: %v, %+v", err, msgs)

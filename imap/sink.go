@@ -24,6 +24,11 @@ type Message struct {
 	Oversize bool
 }
 
+// bodyMissing reports a message the server served with an empty body
+// although it sizes it above zero: what was delivered is nothing, so the
+// mail is left on the server whatever after_import says.
+func (m Message) bodyMissing() bool { return !m.Oversize && len(m.Raw) == 0 && m.Size > 0 }
+
 // Disposition says what the Sink did with a delivered message.
 type Disposition int
 

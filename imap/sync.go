@@ -230,7 +230,6 @@ func (w *worker) deliverGroup(s *session, group []fetched, backlog *int) error {
 	}
 
 	var msgs []Message
-	var emptied []bool // the server sent no body for a message it sizes above zero
 	for i := range group {
 		f := &group[i]
 		if raw, ok := raws[f.uid]; ok {
@@ -248,7 +247,6 @@ func (w *worker) deliverGroup(s *session, group []fetched, backlog *int) error {
 			Raw:         f.raw,
 			Oversize:    f.oversize,
 		})
-		emptied = append(emptied, !f.oversize && len(f.raw) == 0 && f.size > 0)
 		f.raw = nil
 	}
 	disps, deliverErr := w.deliver(msgs)
@@ -263,9 +261,7 @@ func (w *worker) deliverGroup(s *session, group []fetched, backlog *int) error {
 			w.log.Warn("imap message over the size limit left on the server", "uid", m.UID, "size", m.Size, "max_size", w.cfg.MaxSize)
 			continue
 		}
-		if emptied[i] {
-			// What was imported (and quarantined) is nothing: the mail
-			// must stay where it is, whatever after_import says.
+		if m.bodyMissing() {
 			w.log.Warn("imap server returned an empty body for a message it says is not empty; left on the server",
 				"uid", m.UID, "size", m.Size)
 			continue

@@ -446,11 +446,19 @@ func TestCommittedButUnacknowledgedAreAcknowledgedOnReconnect(t *testing.T) {
 
 func uidValidity(t *testing.T, srv *imaptest.MemServer) uint32 {
 	t.Helper()
+	_, sel := examineInbox(t, srv)
+	return sel.UIDValidity
+}
+
+// examineInbox logs in as the test user and selects INBOX read-only; the
+// client is closed when the test ends.
+func examineInbox(t *testing.T, srv *imaptest.MemServer) (*imapclient.Client, *imap.SelectData) {
+	t.Helper()
 	c, err := imapclient.DialInsecure(srv.Addr, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
 	if err := c.Login("u", "p-secret").Wait(); err != nil {
 		t.Fatal(err)
 	}
@@ -458,7 +466,7 @@ func uidValidity(t *testing.T, srv *imaptest.MemServer) uint32 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sel.UIDValidity
+	return c, sel
 }
 
 // batchSink commits a group through DeliverBatch; failAfter > 0 makes the

@@ -32,7 +32,7 @@ func runIdleMem(ctx context.Context, b *bench) row {
 	mem.AddUser(user)
 	srv := imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return idlePoll{mem.NewSession().(imapserver.SessionIMAP4rev2)}, nil, nil
+			return memidle.Session{SessionIMAP4rev2: mem.NewSession().(imapserver.SessionIMAP4rev2)}, nil, nil
 		},
 		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}},
 		InsecureAuth: true,
@@ -72,16 +72,6 @@ func runIdleMem(ctx context.Context, b *bench) row {
 		return skipped("idle", name, "", fmt.Sprintf("initial messages: %v", err))
 	}
 	return measureIdle(ctx, b, ep, deliver, cur, seed, seed, name, "")
-}
-
-// idlePoll makes imapmemserver announce at IDLE what was appended before
-// it, as Dovecot does (memidle.IdleWithPoll); without it an APPEND racing
-// the daemon's IDLE (re)start waited for the next poll, a minute later,
-// and the row was skipped now and then.
-type idlePoll struct{ imapserver.SessionIMAP4rev2 }
-
-func (s idlePoll) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
-	return memidle.IdleWithPoll(s.SessionIMAP4rev2, w, stop)
 }
 
 // literal is an APPEND body for imapmemserver.

@@ -161,15 +161,6 @@ imported.`,
 	return cmd
 }
 
-// demoSession announces at IDLE what was appended before it, so that a
-// demo mail appended while the daemon re-enters IDLE is not held back
-// until the next poll (memidle.IdleWithPoll).
-type demoSession struct{ imapserver.SessionIMAP4rev2 }
-
-func (s demoSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
-	return memidle.IdleWithPoll(s.SessionIMAP4rev2, w, stop)
-}
-
 // startDemoIMAP serves an in-memory IMAP server on a free loopback port.
 func startDemoIMAP() (*imapserver.Server, string, *imapmemserver.User, error) {
 	mem := imapmemserver.New()
@@ -180,7 +171,9 @@ func startDemoIMAP() (*imapserver.Server, string, *imapmemserver.User, error) {
 	mem.AddUser(user)
 	srv := imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return demoSession{mem.NewSession().(imapserver.SessionIMAP4rev2)}, nil, nil
+			// memidle: a sample mail appended while the daemon re-enters IDLE
+			// is announced at once, not at the next poll.
+			return memidle.Session{SessionIMAP4rev2: mem.NewSession().(imapserver.SessionIMAP4rev2)}, nil, nil
 		},
 		Caps:         imapv2.CapSet{imapv2.CapIMAP4rev1: {}, imapv2.CapIMAP4rev2: {}},
 		InsecureAuth: true,

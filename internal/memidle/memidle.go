@@ -47,3 +47,12 @@ func IdleWithPoll(s Idler, w *imapserver.UpdateWriter, stop <-chan struct{}) err
 		}
 	}
 }
+
+// Session wraps an imapmemserver session so that its IDLE is IdleWithPoll:
+// serve Session{mem.NewSession().(imapserver.SessionIMAP4rev2)}.
+type Session struct{ imapserver.SessionIMAP4rev2 }
+
+// Idle announces what was queued before IDLE too (IdleWithPoll).
+func (s Session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	return IdleWithPoll(s.SessionIMAP4rev2, w, stop)
+}

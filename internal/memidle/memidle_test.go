@@ -12,12 +12,6 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 )
 
-type polled struct{ imapserver.SessionIMAP4rev2 }
-
-func (s polled) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
-	return IdleWithPoll(s.SessionIMAP4rev2, w, stop)
-}
-
 type literal struct{ *bytes.Reader }
 
 func (l literal) Size() int64 { return int64(l.Reader.Len()) }
@@ -34,7 +28,7 @@ func existsAfterIdle(t *testing.T, wrap bool, wait time.Duration) bool {
 	srv := imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
 			if wrap {
-				return polled{mem.NewSession().(imapserver.SessionIMAP4rev2)}, nil, nil
+				return Session{mem.NewSession().(imapserver.SessionIMAP4rev2)}, nil, nil
 			}
 			return mem.NewSession(), nil, nil
 		},
