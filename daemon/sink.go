@@ -34,13 +34,14 @@ func (s *Sink) Deliver(ctx context.Context, m imap.Message) (imap.Disposition, e
 	return disposition(res), nil
 }
 
-// DeliverBatch imports ms with as few commits as possible (imap.BatchSink).
-func (s *Sink) DeliverBatch(ctx context.Context, ms []imap.Message) ([]imap.Disposition, error) {
+// DeliverBatch imports ms with as few commits as possible (imap.BatchSink):
+// parsed first, then committed once ready allows.
+func (s *Sink) DeliverBatch(ctx context.Context, ms []imap.Message, ready func() error) ([]imap.Disposition, error) {
 	reqs := make([]ticket.ImportRequest, len(ms))
 	for i, m := range ms {
 		reqs[i] = importRequest(m)
 	}
-	res, err := s.Service.ImportBatch(ctx, reqs)
+	res, err := s.Service.ImportBatchWhenReady(ctx, reqs, ready)
 	disps := make([]imap.Disposition, len(res))
 	for i, r := range res {
 		disps[i] = disposition(r)

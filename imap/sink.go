@@ -70,9 +70,14 @@ type Sink interface {
 // prefix: those messages, and the cursor at the last of them, are durably
 // committed. A non-nil error says why the rest was not; the worker
 // acknowledges the prefix and retries the rest later.
+//
+// ready must be called exactly once, before anything is committed (after
+// parsing, say): the worker delivers the next group while the last one
+// commits, and ready waits for that commit. When ready returns an error,
+// DeliverBatch commits nothing and returns that error.
 type BatchSink interface {
 	Sink
-	DeliverBatch(ctx context.Context, ms []Message) ([]Disposition, error)
+	DeliverBatch(ctx context.Context, ms []Message, ready func() error) ([]Disposition, error)
 }
 
 // TokenStore persists rotated OAuth refresh tokens. OAuthToken returns ""

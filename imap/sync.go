@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -106,16 +107,20 @@ func (w *worker) pass(s *session, fresh bool) error {
 		return err
 	}
 	w.setBacklog(len(uids))
-	for len(uids) > 0 {
-		if w.soft.Err() != nil {
-			return nil
-		}
+	p := &pipeline{w: w, backlog: len(uids)}
+	for len(uids) > 0 && w.soft.Err() == nil {
 		n := min(len(uids), w.cfg.BatchSize)
-		if err := w.batch(s, uids[:n], len(uids)); err != nil {
+		if err := w.batch(s, p, uids[:n]); err != nil {
+			p.abandon(s)
 			return err
 		}
 		uids = uids[n:]
-		w.setBacklog(len(uids))
+	}
+	if err := p.drain(s); err != nil {
+		return err
+	}
+	if w.soft.Err() == nil {
+		w.setBacklog(0) // messages expunged meanwhile were never delivered
 	}
 	return nil
 }
@@ -148,10 +153,9 @@ type fetched struct {
 }
 
 // batch fetches sizes for uids, then bodies (headers only for oversize
-// messages) in memory-bounded groups, delivers them in UID order and
-// acknowledges each group after its commits. backlog is the number of
-// messages left including this batch.
-func (w *worker) batch(s *session, uids []imap.UID, backlog int) error {
+// messages) in memory-bounded groups, and hands each group to p, which
+// delivers them in UID order and acknowledges each after its commits.
+func (w *worker) batch(s *session, p *pipeline, uids []imap.UID) error {
 	sizes, err := w.fetchSizes(s, uids)
 	if err != nil {
 		return err
@@ -159,8 +163,8 @@ func (w *worker) batch(s *session, uids []imap.UID, backlog int) error {
 	var group []fetched
 	var bytes int64
 	flush := func() error {
-		err := w.deliverGroup(s, group, &backlog)
-		group, bytes = group[:0], 0
+		err := w.deliverGroup(s, p, group, bytes)
+		group, bytes = nil, 0
 		return err
 	}
 	for _, uid := range uids {
@@ -207,8 +211,12 @@ func (w *worker) fetchSizes(s *session, uids []imap.UID) (map[imap.UID]int64, er
 	return sizes, err
 }
 
-// deliverGroup downloads the group, delivers each message and acknowledges.
-func (w *worker) deliverGroup(s *session, group []fetched, backlog *int) error {
+// deliverGroup downloads the group (bytes: its expected raw size) and
+// hands it to p, once p has room for it.
+func (w *worker) deliverGroup(s *session, p *pipeline, group []fetched, bytes int64) error {
+	if err := p.reserve(s, bytes); err != nil {
+		return err
+	}
 	var full, headers []imap.UID
 	for _, f := range group {
 		if f.oversize {
@@ -249,47 +257,31 @@ func (w *worker) deliverGroup(s *session, group []fetched, backlog *int) error {
 		})
 		f.raw = nil
 	}
-	disps, deliverErr := w.deliver(msgs)
-
-	var plan ackPlan
-	plan.uidValidity = s.uidValidity
-	for i, d := range disps {
-		m := msgs[i]
-		*backlog--
-		w.setBacklog(*backlog)
-		if m.Oversize {
-			w.log.Warn("imap message over the size limit left on the server", "uid", m.UID, "size", m.Size, "max_size", w.cfg.MaxSize)
-			continue
-		}
-		if m.bodyMissing() {
-			w.log.Warn("imap server returned an empty body for a message it says is not empty; left on the server",
-				"uid", m.UID, "size", m.Size)
-			continue
-		}
-		w.plan(&plan, d, imap.UID(m.UID))
-	}
-	if err := w.acknowledge(s, plan); err != nil {
-		return err
-	}
-	return deliverErr
+	p.start(msgs, bytes)
+	return nil
 }
 
-// deliver hands msgs to the sink, in one batch when it can take one. It
-// returns the Dispositions of the committed prefix of msgs.
-func (w *worker) deliver(msgs []Message) ([]Disposition, error) {
-	if len(msgs) == 0 {
-		return nil, nil
-	}
+// deliver hands msgs to the sink, in one batch when it can take one, once
+// ready (called exactly once, before anything is committed) says the
+// messages before them are committed. It returns the Dispositions of the
+// committed prefix of msgs.
+func (w *worker) deliver(msgs []Message, ready func() error) ([]Disposition, error) {
 	if bs, ok := w.sink.(BatchSink); ok && len(msgs) > 1 {
-		disps, err := bs.DeliverBatch(w.hard, msgs)
+		disps, err := bs.DeliverBatch(w.hard, msgs, ready)
 		if len(disps) > len(msgs) {
 			disps = disps[:len(msgs)]
 		}
 		if err != nil {
+			if errors.Is(err, errSink) {
+				return disps, err // the gate: nothing was committed
+			}
 			uid := msgs[len(disps)%len(msgs)].UID
 			return disps, fmt.Errorf("%w: deliver uid %d: %w", errSink, uid, err)
 		}
 		return disps, nil
+	}
+	if err := ready(); err != nil {
+		return nil, err
 	}
 	var disps []Disposition
 	for _, m := range msgs {

@@ -478,7 +478,10 @@ type batchSink struct {
 	failAfter int
 }
 
-func (b *batchSink) DeliverBatch(ctx context.Context, ms []Message) ([]Disposition, error) {
+func (b *batchSink) DeliverBatch(ctx context.Context, ms []Message, ready func() error) ([]Disposition, error) {
+	if err := ready(); err != nil {
+		return nil, err
+	}
 	b.mu.Lock()
 	b.batches++
 	failAfter := b.failAfter

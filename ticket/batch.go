@@ -21,7 +21,21 @@ import (
 // reqs, in order; a non-nil error says why the rest was not committed (for
 // IMAP: try again later).
 func (s *Service) ImportBatch(ctx context.Context, reqs []ImportRequest) ([]*Result, error) {
+	return s.ImportBatchWhenReady(ctx, reqs, nil)
+}
+
+// ImportBatchWhenReady is ImportBatch with a gate between parsing and
+// committing: ready, when not nil, is called once the mails are parsed and
+// before anything is committed. If it returns an error, nothing is and the
+// error is returned. A poller uses it to parse the next batch while the
+// previous one commits, and still commit in order.
+func (s *Service) ImportBatchWhenReady(ctx context.Context, reqs []ImportRequest, ready func() error) ([]*Result, error) {
 	ins := s.prepareBatch(reqs)
+	if ready != nil {
+		if err := ready(); err != nil {
+			return nil, err
+		}
+	}
 	var out []*Result
 	for i := 0; i < len(reqs); {
 		if ins[i] == nil {

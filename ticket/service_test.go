@@ -638,3 +638,40 @@ func TestImportBatch(t *testing.T) {
 		t.Fatalf("%d tickets, want 4", n)
 	}
 }
+
+// The gate of ImportBatchWhenReady runs after parsing and before any
+// commit; when it fails, nothing of the batch is written.
+func TestImportBatchWhenReady(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	reqs := []ticket.ImportRequest{
+		{MailboxID: 607, Raw: msg("a@acme.example", "first", "g1@x"), Source: ticket.SourceIMAP,
+			Cursor: &ticket.Cursor{MailboxID: 607, UIDValidity: 5, UID: 1}},
+		// Not parseable: imported on its own path, also behind the gate.
+		{MailboxID: 607, Raw: []byte("autem"), Source: ticket.SourceIMAP,
+			Cursor: &ticket.Cursor{MailboxID: 607, UIDValidity: 5, UID: 2}},
+	}
+	gateErr := errors.New("the batch before did not commit")
+	calls := 0
+	res, err := e.svc.ImportBatchWhenReady(ctx, reqs, func() error { calls++; return gateErr })
+	if !errors.Is(err, gateErr) || len(res) != 0 || calls != 1 {
+		t.Fatalf("closed gate: %d results, %v, %d calls", len(res), err, calls)
+	}
+	if n := e.countTickets(); n != 0 {
+		t.Fatalf("%d tickets written behind a closed gate", n)
+	}
+	if cur, _ := e.st.Cursor(ctx, 607); cur.UID != 0 {
+		t.Fatalf("cursor %+v moved behind a closed gate", cur)
+	}
+	if q, _ := e.st.QuarantineCount(ctx); q != 0 {
+		t.Fatalf("%d quarantined behind a closed gate", q)
+	}
+	calls = 0
+	res, err = e.svc.ImportBatchWhenReady(ctx, reqs, func() error { calls++; return nil })
+	if err != nil || len(res) != 2 || calls != 1 {
+		t.Fatalf("open gate: %d results, %v, %d calls", len(res), err, calls)
+	}
+	if cur, _ := e.st.Cursor(ctx, 607); cur.UID != 2 {
+		t.Fatalf("cursor %+v, want the last mail's", cur)
+	}
+}
