@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/postdesk/postdesk/daemon"
 	"github.com/postdesk/postdesk/imap/imaptest"
 	"github.com/postdesk/postdesk/store"
 )
@@ -106,18 +107,19 @@ func buildBinary(b *bench) (string, error) {
 	return bin, nil
 }
 
-// unitMemLimit is the soft memory limit systemd/postdesk.service gives the
-// daemon (Environment=GOMEMLIMIT=…): the memory rows measure the binary as
-// it is deployed.
-const unitMemLimit = "96MiB"
-
-// childMemLimit is the GOMEMLIMIT of the measured daemon: the environment's
-// when set (GOMEMLIMIT=off measures without a limit), else the unit's.
-func childMemLimit() string {
-	if v, ok := os.LookupEnv("GOMEMLIMIT"); ok {
-		return v
+// childGC is the garbage collector environment of the measured daemon:
+// GOGC and GOMEMLIMIT as in the bench's environment when set there
+// (GOMEMLIMIT=off measures without a limit), else the daemon's own
+// defaults, which systemd/postdesk.service sets too: the memory rows
+// measure the binary as it is deployed.
+func childGC() []string {
+	env := []string{fmt.Sprintf("GOGC=%d", daemon.DefaultGOGC), fmt.Sprintf("GOMEMLIMIT=%dMiB", daemon.DefaultMemoryLimit>>20)}
+	for i, k := range []string{"GOGC", "GOMEMLIMIT"} {
+		if v, ok := os.LookupEnv(k); ok && v != "" {
+			env[i] = k + "=" + v
+		}
 	}
-	return unitMemLimit
+	return env
 }
 
 // startChild runs "postdesk serve" on the configuration text yaml (with
@@ -139,7 +141,7 @@ func startChild(bin, dir, yaml string) (*child, error) {
 			c.cmd.Env = append(c.cmd.Env, kv)
 		}
 	}
-	c.cmd.Env = append(c.cmd.Env, "GOMEMLIMIT="+childMemLimit())
+	c.cmd.Env = append(c.cmd.Env, childGC()...)
 	c.cmd.Stdout, c.cmd.Stderr = &c.logs, &c.logs
 	if err := c.cmd.Start(); err != nil {
 		return nil, err
@@ -246,7 +248,7 @@ func memHTTP(b *bench, bin string, big []byte, name, idleName string) (row, row)
 		return skipped("memory", name, bigTarget, err.Error()), idleRow
 	}
 	return row{Group: "memory", Name: name,
-		Result: fmt.Sprintf("%s (message %s, request body %s, imported in %s; GOMEMLIMIT=%s)", mib(peak), mib(int64(len(big))), mib(int64(len(body))), el.Round(time.Millisecond), childMemLimit()),
+		Result: fmt.Sprintf("%s (message %s, request body %s, imported in %s; %s)", mib(peak), mib(int64(len(big))), mib(int64(len(body))), el.Round(time.Millisecond), strings.Join(childGC(), " ")),
 		Ratio:  fmt.Sprintf("%.1f× message", float64(peak)/float64(len(big))), Target: bigTarget, Met: metStr(peak < 150<<20)}, idleRow
 }
 
@@ -284,7 +286,7 @@ func memIMAP(b *bench, bin string, big []byte, name string) row {
 		return skipped("memory", name, bigTarget, err.Error())
 	}
 	return row{Group: "memory", Name: name,
-		Result: fmt.Sprintf("%s (message %s, start to commit %s; GOMEMLIMIT=%s)", mib(peak), mib(int64(len(big))), el.Round(time.Millisecond), childMemLimit()),
+		Result: fmt.Sprintf("%s (message %s, start to commit %s; %s)", mib(peak), mib(int64(len(big))), el.Round(time.Millisecond), strings.Join(childGC(), " ")),
 		Ratio:  fmt.Sprintf("%.1f× message", float64(peak)/float64(len(big))), Target: bigTarget, Met: metStr(peak < 150<<20)}
 }
 

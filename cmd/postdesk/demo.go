@@ -84,6 +84,7 @@ imported.`,
 			if err != nil {
 				return err
 			}
+			log.Info("go garbage collector", "settings", daemon.TuneGC(os.LookupEnv))
 			d, err := daemon.Open(daemon.Options{Config: cfg, Version: version, Logger: log})
 			if err != nil {
 				return err

@@ -35,6 +35,7 @@ SIGINT shut down gracefully.`,
 			if a.configPath != "" {
 				reload = func() (*config.Config, error) { return config.Load(a.configPath, os.Environ()) }
 			}
+			log.Info("go garbage collector", "settings", daemon.TuneGC(os.LookupEnv))
 			d, err := daemon.Open(daemon.Options{Config: cfg, Reload: reload, Version: version, Logger: log})
 			if err != nil {
 				return err
