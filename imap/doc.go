@@ -7,6 +7,9 @@
 // UIDVALIDITY (RFC 9051 §2.3.1.1) with the cursor the Sink has stored. It
 // then fetches every message above the cursor in UID order, in batches, with
 // RFC822.SIZE checked before any body is downloaded, and delivers each one.
+// A fetched group is delivered while the next one downloads (pipeline.go);
+// deliveries still commit in UID order, each only after the one before it
+// has committed all of its messages.
 //
 // Two phases, one truth: the post-import action (flag \Seen, move, or delete
 // and expunge) runs only after Sink.Deliver has returned nil, which promises
