@@ -33,7 +33,7 @@ const (
 	DefaultFolder         = "INBOX"
 	DefaultPollInterval   = 60 * time.Second
 	DefaultIdleRestart    = 25 * time.Minute
-	DefaultBatchSize      = 50
+	DefaultBatchSize      = 200 // as daemon/config's; see there
 	DefaultMaxSize        = 25 << 20
 	DefaultDialTimeout    = 15 * time.Second
 	DefaultCommandTimeout = 60 * time.Second
@@ -75,7 +75,7 @@ type Config struct {
 	IdleRestart  time.Duration // default 25m
 	DisableIdle  bool
 
-	BatchSize int   // UIDs per FETCH, default 50
+	BatchSize int   // UIDs per FETCH, default 200
 	MaxSize   int64 // default 25 MiB
 
 	DialTimeout    time.Duration // default 15s

@@ -71,7 +71,7 @@ func TestConfigDefaults(t *testing.T) {
 		t.Errorf("starttls port %d, want 143", p)
 	}
 	if c.Folder != "INBOX" || c.AfterImport != "seen" || c.Auth != "login" || c.ServerName != "imap.example.com" ||
-		c.PollInterval != time.Minute || c.IdleRestart != 25*time.Minute || c.BatchSize != 50 ||
+		c.PollInterval != time.Minute || c.IdleRestart != 25*time.Minute || c.BatchSize != 200 ||
 		c.MaxSize != 25<<20 || c.DialTimeout != 15*time.Second || c.CommandTimeout != time.Minute {
 		t.Errorf("defaults = %+v", c)
 	}

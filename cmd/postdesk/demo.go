@@ -78,7 +78,7 @@ imported.`,
 				Category: "Support", Priority: "Medium", Owner: "Demo Agent",
 				IMAP: &config.IMAP{Host: host, Port: portN, TLS: config.TLSNone, Auth: config.AuthLogin,
 					Username: "demo", Password: "demo", Folder: "INBOX", AfterImport: config.AfterImportSeen,
-					PollInterval: 5 * time.Second, BatchSize: 50},
+					PollInterval: 5 * time.Second, BatchSize: config.DefaultBatchSize},
 			}}
 			log, err := a.logger(cfg)
 			if err != nil {

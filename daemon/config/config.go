@@ -184,7 +184,7 @@ type IMAP struct {
 	QuarantineFolder string        `mapstructure:"quarantine_folder"` // "" leaves failed mail in place
 	PollInterval     time.Duration `mapstructure:"poll_interval"`     // default 60s
 	DisableIdle      bool          `mapstructure:"disable_idle"`
-	BatchSize        int           `mapstructure:"batch_size"` // messages per FETCH; default 50
+	BatchSize        int           `mapstructure:"batch_size"` // messages per FETCH; default 200
 	// CommandTimeout bounds every IMAP command and every stretch of a
 	// FETCH without bytes; it is also how long a silent, stalled server
 	// takes to be noticed during IDLE. Default 60s.
