@@ -75,10 +75,7 @@ func (p *pipeline) finishOldest(s *session) error {
 	<-d.done
 	p.inflight = p.inflight[1:]
 	p.bytes -= d.bytes
-	var plan ackPlan
-	plan.uidValidity = s.uidValidity
-	p.planAcks(&plan, d)
-	if err := p.w.acknowledge(s, plan); err != nil {
+	if err := p.w.acknowledge(s, p.acks(s, d)); err != nil {
 		return err
 	}
 	return d.err
@@ -102,16 +99,15 @@ func (p *pipeline) drain(s *session) error {
 func (p *pipeline) abandon(s *session) {
 	for _, d := range p.inflight {
 		<-d.done
-		plan := ackPlan{uidValidity: s.uidValidity}
-		p.planAcks(&plan, d)
-		p.w.pending = mergePlans(p.w.pending, plan)
+		p.w.pending = mergePlans(p.w.pending, p.acks(s, d))
 	}
 	p.inflight, p.bytes = nil, 0
 }
 
-// planAcks records the post-import action of each committed message of d.
-func (p *pipeline) planAcks(plan *ackPlan, d *delivery) {
+// acks plans the post-import action of each committed message of d.
+func (p *pipeline) acks(s *session, d *delivery) ackPlan {
 	w := p.w
+	plan := ackPlan{uidValidity: s.uidValidity}
 	for i, disp := range d.disps {
 		m := d.msgs[i]
 		p.backlog--
@@ -125,8 +121,9 @@ func (p *pipeline) planAcks(plan *ackPlan, d *delivery) {
 				"uid", m.UID, "size", m.Size)
 			continue
 		}
-		w.plan(plan, disp, imap.UID(m.UID))
+		w.plan(&plan, disp, imap.UID(m.UID))
 	}
+	return plan
 }
 
 // deliverAsync is the goroutine of one delivery: once prev (nil for the

@@ -272,7 +272,7 @@ func (w *worker) deliver(msgs []Message, ready func() error) ([]Disposition, err
 			disps = disps[:len(msgs)]
 		}
 		if err != nil {
-			if errors.Is(err, errSink) {
+			if errors.Is(err, errGap) {
 				return disps, err // the gate: nothing was committed
 			}
 			uid := msgs[len(disps)%len(msgs)].UID

@@ -14,9 +14,10 @@ import (
 const maxRun = 50
 
 // ImportBatch imports reqs, mails of one mailbox in order (an IMAP FETCH
-// batch), with one durable commit per run of ordinary mails instead of one
-// per mail: the mails are parsed in parallel, then applied in order in a
-// single transaction that also stores the cursor of the run's last request.
+// batch), with one durable commit per run of ordinary mails (at most
+// maxRun) instead of one per mail: the mails are parsed in parallel, then
+// applied in order, each run in a single transaction that also stores the
+// cursor of the run's last request.
 // It is the same import as Import, only cheaper.
 //
 // Mail that takes its own path (over the size limit, not parseable, a rule

@@ -6,7 +6,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"github.com/postdesk/postdesk/internal/memidle"
 	"io/fs"
 	"net"
 	"os"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/postdesk/postdesk/daemon"
 	"github.com/postdesk/postdesk/daemon/config"
+	"github.com/postdesk/postdesk/internal/memidle"
 	"github.com/postdesk/postdesk/store"
 )
 
