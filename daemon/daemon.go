@@ -131,6 +131,7 @@ func Open(opts Options) (_ *Daemon, err error) {
 		Service:       d.svc,
 		Store:         d.store,
 		PublicURL:     cfg.HTTP.PublicURL,
+		PProf:         cfg.HTTP.PProf,
 		SlowThreshold: cfg.API.SlowThreshold,
 		MaxBodyBytes:  int64(cfg.API.MaxBodySize),
 		AppTokens:     cfg.API.AppTokens,

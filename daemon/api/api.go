@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -48,6 +49,9 @@ type Options struct {
 	Ready func(ctx context.Context) error
 	// Gatherer is served at /metrics; nil: no /metrics route.
 	Gatherer prometheus.Gatherer
+	// PProf serves net/http/pprof's handlers at /debug/pprof/ to admin
+	// callers; false: no such route.
+	PProf bool
 
 	Now        func() time.Time      // default time.Now
 	Logger     *slog.Logger          // default slog.Default()
@@ -77,9 +81,10 @@ const (
 	opReady      = "Readyz"
 	opMetrics    = "Metrics"
 	opNotFound   = "NotFound"
+	opPProf      = "PProf"
 )
 
-var operations = []string{opCreate, opGetTicket, opTicketPage, opAttachment, opHealth, opReady, opMetrics, opNotFound}
+var operations = []string{opCreate, opGetTicket, opTicketPage, opAttachment, opHealth, opReady, opMetrics, opNotFound, opPProf}
 
 // API is the HTTP interface. Create it with New.
 type API struct {
@@ -91,6 +96,7 @@ type API struct {
 	appTokens []string
 	ready     func(ctx context.Context) error
 	gatherer  prometheus.Gatherer
+	pprof     bool
 	now       func() time.Time
 	log       *slog.Logger
 	metrics   *metrics
@@ -113,6 +119,7 @@ func New(opts Options) (*API, error) {
 		maxBody:   opts.MaxBodyBytes,
 		ready:     opts.Ready,
 		gatherer:  opts.Gatherer,
+		pprof:     opts.PProf,
 		now:       opts.Now,
 		log:       opts.Logger,
 		policy:    newSanitizer(),
@@ -168,6 +175,18 @@ func (a *API) routes() http.Handler {
 	if a.gatherer != nil {
 		mux.Handle("/metrics", a.wrap(opMetrics, formatPage,
 			promhttp.HandlerFor(a.gatherer, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelError)})))
+	}
+	if a.pprof {
+		// net/http/pprof's Index serves the named profiles under its prefix.
+		for path, h := range map[string]http.HandlerFunc{
+			"/debug/pprof/":        pprof.Index,
+			"/debug/pprof/cmdline": pprof.Cmdline,
+			"/debug/pprof/profile": pprof.Profile,
+			"/debug/pprof/symbol":  pprof.Symbol,
+			"/debug/pprof/trace":   pprof.Trace,
+		} {
+			mux.Handle(path, a.wrap(opPProf, formatPage, a.authed(rightAdmin, h)))
+		}
 	}
 	mux.Handle("/", a.wrap(opNotFound, formatAPI, http.HandlerFunc(a.notFound)))
 	return mux

@@ -17,6 +17,7 @@ type right int
 const (
 	rightImport right = iota // CreateTicketFromMailData: admin and import
 	rightRead                // reading tickets: admin only
+	rightAdmin               // the daemon's internals (/debug/pprof/): admin only
 )
 
 func (r right) allows(role store.Role) bool {

@@ -105,7 +105,8 @@ func (a *API) observe(rs *reqState, r *http.Request, sw *statusWriter, start tim
 	elapsed := a.now().Sub(start)
 	a.metrics.requests.WithLabelValues(rs.op, statusLabel(sw.code)).Inc()
 	a.metrics.duration.WithLabelValues(rs.op).Observe(elapsed.Seconds())
-	if elapsed > a.slow {
+	// A profile lasts as long as its caller asks: not a slow call.
+	if elapsed > a.slow && rs.op != opPProf {
 		a.metrics.slow.WithLabelValues(rs.op).Inc()
 		a.log.Warn("slow API call", "request_id", rs.id, "method", rs.op, "http_method", r.Method,
 			"status", statusLabel(sw.code), "duration", elapsed, "threshold", a.slow, "principal", rs.who.Name)

@@ -53,6 +53,9 @@ type HTTP struct {
 	// PublicURL is the base of links handed out (TicketUrl), without a
 	// trailing slash; default "http://" + Listen.
 	PublicURL string `mapstructure:"public_url"`
+	// PProf serves Go's runtime profiles (net/http/pprof) at /debug/pprof/
+	// to admin callers; default off.
+	PProf bool `mapstructure:"pprof"`
 }
 
 // Store configures the SQLite database.
