@@ -2,8 +2,13 @@ package main
 
 import (
 	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -139,5 +144,70 @@ func TestChildGCMatchesTheUnit(t *testing.T) {
 		if want := "Environment=" + kv + "\n"; !strings.Contains(string(unit), want) {
 			t.Errorf("systemd/postdesk.service has no line %q: the unit and daemon/gc.go disagree", strings.TrimSpace(want))
 		}
+	}
+}
+
+func TestLoadClient(t *testing.T) {
+	var mu sync.Mutex
+	conns, closeNext := 0, false
+	var bodies []string
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		bodies = append(bodies, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization")+" "+string(b))
+		cl := closeNext
+		closeNext = false
+		mu.Unlock()
+		if cl {
+			w.Header().Set("Connection", "close")
+		}
+		switch string(b) {
+		case "bad":
+			http.Error(w, "no such mailbox", http.StatusBadRequest)
+		case "chunked":
+			w.Write([]byte(`{"TicketId":`))
+			w.(http.Flusher).Flush()
+			w.Write([]byte(`1}`))
+		default:
+			w.Write([]byte(`{"TicketId":1}`))
+		}
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			mu.Lock()
+			conns++
+			mu.Unlock()
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+
+	lc := newLoadClient(srv.URL, createPath, "tok", 2)
+	defer lc.closeIdle()
+	for _, b := range []string{"a", "chunked", "b"} {
+		if err := lc.post([]byte(b)); err != nil {
+			t.Fatalf("post %q: %v", b, err)
+		}
+	}
+	if err := lc.post([]byte("bad")); err == nil || !strings.Contains(err.Error(), "HTTP 400: no such mailbox") {
+		t.Fatalf("a 400 gave %v", err)
+	}
+	mu.Lock()
+	closeNext = true
+	mu.Unlock()
+	if err := lc.post([]byte("c")); err != nil {
+		t.Fatal(err)
+	}
+	if err := lc.post([]byte("d")); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if conns != 2 {
+		t.Errorf("%d connections, want 2: one kept alive until the server closed it", conns)
+	}
+	want := "POST " + createPath + " Bearer tok a"
+	if len(bodies) != 6 || bodies[0] != want {
+		t.Errorf("server saw %q, want 6 requests starting with %q", bodies, want)
 	}
 }

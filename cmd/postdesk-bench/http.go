@@ -23,18 +23,27 @@ const createPath = "/api/v1/Agents/CustomerService/CreateTicketFromMailData"
 // idPlaceholder marks where a request body gets its unique Message-ID.
 const idPlaceholder = "POSTDESK-BENCH-MESSAGE-ID-PLACEHOLDER"
 
-// server is an in-process daemon with an API token.
+// server is a daemon with an API token: the real binary ("postdesk
+// serve") in a child process for the HTTP rows, or in-process (d) for the
+// IMAP rows.
 type server struct {
 	d      *daemon.Daemon
+	ch     *child
 	base   string
-	token  string
+	token  string // import role
+	admin  string // admin role, for /debug/pprof/ (child only)
 	cancel context.CancelFunc
 	done   chan error
 }
 
-// startServer opens a daemon on the store at path (creating an import
-// token first) and runs it.
-func startServer(path string) (*server, error) {
+// startServer runs "postdesk serve" on the store at path, creating an
+// import and an admin token first, with the sender cap raised, the
+// daemon's own collector settings (childGC) and its profiles served.
+func startServer(b *bench, path string) (*server, error) {
+	bin, err := buildBinary(b)
+	if err != nil {
+		return nil, err
+	}
 	st, err := store.Open(path, store.Options{Logger: quietLogger()})
 	if err != nil {
 		return nil, err
@@ -49,17 +58,27 @@ func startServer(path string) (*server, error) {
 		st.Close()
 		return nil, fmt.Errorf("create token: %w", err)
 	}
+	admin, err := st.CreateToken(ctx, "bench-admin", store.TokenBearer, store.RoleAdmin, time.Time{})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("create token: %w", err)
+	}
 	if err := st.Close(); err != nil {
 		return nil, err
 	}
-	cfg := config.Default()
-	cfg.Store.Path = path
-	cfg.HTTP.Listen = "127.0.0.1:0"
-	cfg.Import.SenderCap = benchSenderCap
-	return runDaemon(cfg, token)
+	dir, err := os.MkdirTemp(b.dir, "serve-")
+	if err != nil {
+		return nil, err
+	}
+	c, err := startChild(bin, dir, fmt.Sprintf("store:\n  path: %s\nimport:\n  sender_cap: %d\nmailboxes:\n  - id: %d\n    name: bench\n",
+		path, benchSenderCap, benchMailbox), "POSTDESK_HTTP_PPROF=true")
+	if err != nil {
+		return nil, err
+	}
+	return &server{ch: c, base: c.base, token: token, admin: admin}, nil
 }
 
-// runDaemon opens and runs a daemon on cfg.
+// runDaemon opens and runs a daemon on cfg in this process.
 func runDaemon(cfg *config.Config, token string) (*server, error) {
 	d, err := daemon.Open(daemon.Options{Config: cfg, Version: "bench", Logger: quietLogger(),
 		Notify: func(string) error { return nil }})
@@ -73,8 +92,17 @@ func runDaemon(cfg *config.Config, token string) (*server, error) {
 }
 
 func (s *server) close() error {
+	if s.ch != nil {
+		s.ch.stop()
+		return nil
+	}
 	s.cancel()
 	return <-s.done
+}
+
+// client returns a load client for up to conns parallel requests.
+func (s *server) client(conns int) *loadClient {
+	return newLoadClient(s.base, createPath, s.token, conns)
 }
 
 // httpClient is a keep-alive client for up to conns parallel requests.
@@ -142,7 +170,7 @@ const httpTarget = "≥ 0.50× floor, p99 < 100 ms, 0 errors"
 // runHTTP drives CreateTicketFromMailData over loopback at each
 // concurrency against one daemon on an empty store.
 func runHTTP(ctx context.Context, b *bench, floor float64) []row {
-	srv, err := startServer(filepath.Join(b.dir, "http.db"))
+	srv, err := startServer(b, filepath.Join(b.dir, "http.db"))
 	if err != nil {
 		return []row{skipped("http", "HTTP", httpTarget, fmt.Sprintf("start daemon: %v", err))}
 	}
@@ -157,20 +185,23 @@ func runHTTP(ctx context.Context, b *bench, floor float64) []row {
 		if ctx.Err() != nil {
 			break
 		}
-		client := httpClient(conc)
-		var stopProfile func()
+		client := srv.client(conc)
+		var profiled chan error
 		if conc == 32 && b.httpProfile != "" {
-			stopProfile = startProfile(b.httpProfile)
+			profiled = make(chan error, 1)
+			go func() { profiled <- srv.cpuProfile(b.httpProfile, b.dur) }()
 		}
-		l := drive(b.dur, conc, func() error { return srv.post(client, bods.next("http")) })
-		if stopProfile != nil {
-			stopProfile()
+		l := drive(b.dur, conc, func() error { return client.post(bods.next("http")) })
+		if profiled != nil {
+			if err := <-profiled; err != nil {
+				b.logf("http c=32: CPU profile of postdesk serve: %v", err)
+			}
 		}
-		client.CloseIdleConnections()
+		client.closeIdle()
 		if l.firstEr != nil {
 			b.logf("http c=%d: first error: %v", conc, l.firstEr)
 		}
-		r := row{Group: "http", Name: fmt.Sprintf("HTTP: CreateTicketFromMailData over loopback, concurrency %d", conc),
+		r := row{Group: "http", Name: fmt.Sprintf("HTTP: CreateTicketFromMailData to postdesk serve over loopback, concurrency %d", conc),
 			Result: fmt.Sprintf("%.0f tickets/s, p50 %s, p99 %s, %d errors", l.perSec(), ms(l.lat.pct(50)), ms(l.lat.pct(99)), l.errs),
 			Ratio:  ratio(l.perSec(), floor) + " floor"}
 		if floor == 0 {
@@ -190,6 +221,34 @@ func runHTTP(ctx context.Context, b *bench, floor float64) []row {
 	return rows
 }
 
+// cpuProfile writes a CPU profile of the child daemon over dur (whole
+// seconds, at least one) to path, from its /debug/pprof/profile.
+func (s *server) cpuProfile(path string, dur time.Duration) error {
+	req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", s.base, max(1, int(dur.Seconds()))), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+s.admin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(msg)))
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 // startProfile starts a CPU profile into path; the returned func stops it.
 func startProfile(path string) func() {
 	f, err := os.Create(path)
@@ -207,9 +266,9 @@ func startProfile(path string) func() {
 // token yet, as a client pool does after a restart: until a verification
 // is cached, each request pays a full password-hash verification.
 func coldStart(srv *server, bods *bodies, conc int) row {
-	client := httpClient(conc)
-	defer client.CloseIdleConnections()
-	l := drive(0, conc, func() error { return srv.post(client, bods.next("cold")) })
+	client := srv.client(conc)
+	defer client.closeIdle()
+	l := drive(0, conc, func() error { return client.post(bods.next("cold")) })
 	return row{Group: "http", Name: fmt.Sprintf("HTTP: cold start, %d concurrent first requests with one Bearer token", conc),
 		Result: fmt.Sprintf("slowest %s, p50 %s, %d errors", ms(l.lat.pct(100)), ms(l.lat.pct(50)), l.errs)}
 }

@@ -98,7 +98,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "postdesk-bench %s — %s, %d CPUs (GOMAXPROCS %d), %s. The cores are shared with other work: load average %s at the start, %s at the end; CPU pressure (PSI some avg300) %s at the start, %s at the end.\n\n",
 		start.UTC().Format("2006-01-02 15:04 MST"), runtime.Version(), runtime.NumCPU(), runtime.GOMAXPROCS(0), cpuModel(),
 		loadBefore, loadAvg(), cpuBefore, cpuPressure())
-	fmt.Fprintf(stdout, "Corpus mix: %d mails of the shared corpora (zammad, hunnysoft-zbateson, mime4j; mean %d bytes), each copy with a fresh Message-ID. Load runs %s per step; the load generator shares the machine's cores with the server. Sender cap raised to 10^9 (the mix repeats senders; the cap's count query still runs). Go collector: %s (the daemon's settings; in-process rows share them with the load generator).\n\n",
+	fmt.Fprintf(stdout, "Corpus mix: %d mails of the shared corpora (zammad, hunnysoft-zbateson, mime4j; mean %d bytes), each copy with a fresh Message-ID. Load runs %s per step; the load generator shares the machine's cores with the server. Sender cap raised to 10^9 (the mix repeats senders; the cap's count query still runs). The HTTP, scale and memory rows run the real binary (postdesk serve in a child process, its own collector settings %s); the load generator posts prebuilt requests over keep-alive connections. The core and IMAP rows run the daemon's code in-process with the same settings, shared with the load generator.\n\n",
 		len(b.corpus.mails), b.corpus.meanSize(), b.dur, gc)
 	writeTable(stdout, rows)
 	fmt.Fprintf(stdout, "\nTotal run time %s.\n", time.Since(start).Round(time.Second))

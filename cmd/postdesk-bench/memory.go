@@ -123,8 +123,9 @@ func childGC() []string {
 }
 
 // startChild runs "postdesk serve" on the configuration text yaml (with
-// the listen address filled in) and waits until /healthz answers.
-func startChild(bin, dir, yaml string) (*child, error) {
+// the listen address filled in), with env added to the environment, and
+// waits until /healthz answers.
+func startChild(bin, dir, yaml string, env ...string) (*child, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -141,7 +142,7 @@ func startChild(bin, dir, yaml string) (*child, error) {
 			c.cmd.Env = append(c.cmd.Env, kv)
 		}
 	}
-	c.cmd.Env = append(c.cmd.Env, childGC()...)
+	c.cmd.Env = append(append(c.cmd.Env, childGC()...), env...)
 	c.cmd.Stdout, c.cmd.Stderr = &c.logs, &c.logs
 	if err := c.cmd.Start(); err != nil {
 		return nil, err

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -22,7 +21,7 @@ const seedSenders = 10000
 // runScale compares the HTTP rate and p99 at concurrency 32 on an empty
 // store and on one holding scaleTickets tickets.
 func runScale(ctx context.Context, b *bench) []row {
-	name := fmt.Sprintf("Scale: HTTP at concurrency 32 with %d tickets stored vs an empty store", b.scaleTickets)
+	name := fmt.Sprintf("Scale: HTTP to postdesk serve at concurrency 32 with %d tickets stored vs an empty store", b.scaleTickets)
 	seeded, err := seededStore(b, b.scaleTickets)
 	if err != nil {
 		return []row{skipped("scale", name, scaleTarget, fmt.Sprintf("seed: %v", err))}
@@ -58,12 +57,12 @@ func runScale(ctx context.Context, b *bench) []row {
 type scaleSide struct {
 	srv    *server
 	bods   *bodies
-	client *http.Client
+	client *loadClient
 	l      load
 }
 
 func newScaleSide(b *bench, path string) (*scaleSide, error) {
-	srv, err := startServer(path)
+	srv, err := startServer(b, path)
 	if err != nil {
 		return nil, err
 	}
@@ -72,10 +71,10 @@ func newScaleSide(b *bench, path string) (*scaleSide, error) {
 		srv.close()
 		return nil, err
 	}
-	s := &scaleSide{srv: srv, bods: bods, client: httpClient(32)}
+	s := &scaleSide{srv: srv, bods: bods, client: srv.client(32)}
 	// One request first: the auth cache's cold start is the HTTP rows'
 	// business, not the store size's.
-	if err := srv.post(s.client, bods.next("warm")); err != nil {
+	if err := s.client.post(bods.next("warm")); err != nil {
 		s.close()
 		return nil, fmt.Errorf("warm-up request: %w", err)
 	}
@@ -84,7 +83,7 @@ func newScaleSide(b *bench, path string) (*scaleSide, error) {
 
 // round adds dur of load at concurrency 32.
 func (s *scaleSide) round(dur time.Duration) {
-	l := drive(dur, 32, func() error { return s.srv.post(s.client, s.bods.next("scale")) })
+	l := drive(dur, 32, func() error { return s.client.post(s.bods.next("scale")) })
 	s.l.n += l.n
 	s.l.errs += l.errs
 	s.l.elapsed += l.elapsed
@@ -92,7 +91,7 @@ func (s *scaleSide) round(dur time.Duration) {
 }
 
 func (s *scaleSide) close() {
-	s.client.CloseIdleConnections()
+	s.client.closeIdle()
 	s.srv.close()
 }
 
