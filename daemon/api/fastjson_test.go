@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"maps"
 	"testing"
 	"unicode/utf8"
@@ -80,4 +81,29 @@ func FuzzFlatJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		checkFlatJSON(t, b)
 	})
+}
+
+// TestRunFindsEverySpecialByte checks the eight-at-a-time scan against the
+// byte table: every special byte at every offset, after runs of ordinary
+// bytes that sit next to the special ones in value (borrows in the word
+// arithmetic would show there).
+func TestRunFindsEverySpecialByte(t *testing.T) {
+	fill := []byte{0x20, 0x21, 0x23, 0x5b, 0x5d, 0x7f, 0x80, 0xa2, 0xdc, 0xff, 'a'}
+	for c := range 256 {
+		for at := range 24 {
+			for _, f := range fill {
+				b := bytes.Repeat([]byte{f}, 40)
+				b[at] = byte(c)
+				want := at
+				if !special[c] {
+					want = len(b)
+				}
+				for from := 0; from <= at; from += 3 {
+					if got := run(b, from); got != want {
+						t.Fatalf("byte %#x at %d among %#x, from %d: run = %d, want %d", c, at, f, from, got, want)
+					}
+				}
+			}
+		}
+	}
 }
