@@ -103,9 +103,9 @@ func runCore(b *bench, floor float64) []row {
 // commitSnap is a reading of the store's commit histograms.
 type commitSnap struct{ batchSum, commits, seconds float64 }
 
-func commitStats(reg *prometheus.Registry) commitSnap {
+func commitStats(g prometheus.Gatherer) commitSnap {
 	var c commitSnap
-	mfs, _ := reg.Gather()
+	mfs, _ := g.Gather()
 	for _, mf := range mfs {
 		if len(mf.GetMetric()) == 0 {
 			continue

@@ -13,6 +13,10 @@ import (
 	"strings"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
 	"github.com/postdesk/postdesk/daemon"
 	"github.com/postdesk/postdesk/daemon/config"
 	"github.com/postdesk/postdesk/store"
@@ -191,7 +195,9 @@ func runHTTP(ctx context.Context, b *bench, floor float64) []row {
 			profiled = make(chan error, 1)
 			go func() { profiled <- srv.cpuProfile(b.httpProfile, b.dur) }()
 		}
+		before, cpu0 := commitStats(srv), srv.cpu()
 		l := drive(b.dur, conc, func() error { return client.post(bods.next("http")) })
+		after, cpu1 := commitStats(srv), srv.cpu()
 		if profiled != nil {
 			if err := <-profiled; err != nil {
 				b.logf("http c=32: CPU profile of postdesk serve: %v", err)
@@ -202,8 +208,9 @@ func runHTTP(ctx context.Context, b *bench, floor float64) []row {
 			b.logf("http c=%d: first error: %v", conc, l.firstEr)
 		}
 		r := row{Group: "http", Name: fmt.Sprintf("HTTP: CreateTicketFromMailData to postdesk serve over loopback, concurrency %d", conc),
-			Result: fmt.Sprintf("%.0f tickets/s, p50 %s, p99 %s, %d errors", l.perSec(), ms(l.lat.pct(50)), ms(l.lat.pct(99)), l.errs),
-			Ratio:  ratio(l.perSec(), floor) + " floor"}
+			Result: fmt.Sprintf("%.0f tickets/s, p50 %s, p99 %s, %d errors; server CPU %s; %s", l.perSec(), ms(l.lat.pct(50)), ms(l.lat.pct(99)), l.errs,
+				perRequest(cpu1-cpu0, l.n), after.describe(before, l.elapsed)),
+			Ratio: ratio(l.perSec(), floor) + " floor"}
 		if floor == 0 {
 			r.Ratio = ""
 		}
@@ -219,6 +226,49 @@ func runHTTP(ctx context.Context, b *bench, floor float64) []row {
 		rows = append(rows, r)
 	}
 	return rows
+}
+
+// cpu is the child's CPU time so far; -1 when unknown.
+func (s *server) cpu() time.Duration {
+	if s.ch == nil {
+		return -1
+	}
+	d, err := s.ch.cpu()
+	if err != nil {
+		return -1
+	}
+	return d
+}
+
+// perRequest renders CPU time per request ("?" when unknown).
+func perRequest(cpu time.Duration, n int) string {
+	if cpu < 0 || n == 0 {
+		return "?"
+	}
+	return fmt.Sprintf("%d µs/ticket", (cpu / time.Duration(n)).Microseconds())
+}
+
+// Gather reads the child daemon's /metrics, so that commitStats works on
+// it as on an in-process registry.
+func (s *server) Gather() ([]*dto.MetricFamily, error) {
+	resp, err := http.Get(s.base + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET /metrics: HTTP %d", resp.StatusCode)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*dto.MetricFamily, 0, len(fams))
+	for _, mf := range fams {
+		out = append(out, mf)
+	}
+	return out, nil
 }
 
 // cpuProfile writes a CPU profile of the child daemon over dur (whole

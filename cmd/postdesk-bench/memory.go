@@ -172,6 +172,31 @@ func startChild(bin, dir, yaml string, env ...string) (*child, error) {
 
 func (c *child) pid() int { return c.cmd.Process.Pid }
 
+// cpu returns the CPU time (user and system) the child has used so far,
+// from /proc/PID/stat, in clock ticks of 10 ms.
+func (c *child) cpu() (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.pid()))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name, which is in parentheses and may
+	// contain spaces: state is field 3, utime 14 and stime 15.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields", c.pid(), len(f))
+	}
+	var ticks int64
+	for _, v := range f[11:13] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/%d/stat: %w", c.pid(), err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
+}
+
 // stop sends SIGTERM and waits (SIGKILL after 30 s).
 func (c *child) stop() {
 	_ = c.cmd.Process.Signal(syscall.SIGTERM)
