@@ -22,13 +22,28 @@ func (l load) perSec() float64 { return rate(l.n, l.elapsed) }
 // finishes its operation in flight; every goroutine runs op at least once)
 // and collects the latencies.
 func drive(dur time.Duration, conc int, op func() error) load {
+	stop := make(chan struct{})
+	t := time.AfterFunc(dur, func() { close(stop) })
+	defer t.Stop()
+	return driveUntil(stop, conc, op)
+}
+
+// driveUntil is drive until stop is closed.
+func driveUntil(stop <-chan struct{}, conc int, op func() error) load {
 	var (
 		mu  sync.Mutex
 		res load
 		wg  sync.WaitGroup
 	)
 	start := time.Now()
-	deadline := start.Add(dur)
+	stopped := func() bool {
+		select {
+		case <-stop:
+			return true
+		default:
+			return false
+		}
+	}
 	for range conc {
 		wg.Add(1)
 		go func() {
@@ -52,7 +67,7 @@ func drive(dur time.Duration, conc int, op func() error) load {
 				}
 				mu.Unlock()
 			}()
-			for once := true; once || time.Now().Before(deadline); once = false {
+			for once := true; once || !stopped(); once = false {
 				t := time.Now()
 				if err := op(); err != nil {
 					errs++

@@ -43,7 +43,12 @@ type server struct {
 // startServer runs "postdesk serve" on the store at path, creating an
 // import and an admin token first, with the sender cap raised, the
 // daemon's own collector settings (childGC) and its profiles served.
-func startServer(b *bench, path string) (*server, error) {
+// mailboxes is the configuration's mailboxes section; "" configures the
+// bench mailbox for manual import only.
+func startServer(b *bench, path, mailboxes string) (*server, error) {
+	if mailboxes == "" {
+		mailboxes = fmt.Sprintf("mailboxes:\n  - id: %d\n    name: bench\n", benchMailbox)
+	}
 	bin, err := buildBinary(b)
 	if err != nil {
 		return nil, err
@@ -74,8 +79,8 @@ func startServer(b *bench, path string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := startChild(bin, dir, fmt.Sprintf("store:\n  path: %s\nimport:\n  sender_cap: %d\nmailboxes:\n  - id: %d\n    name: bench\n",
-		path, benchSenderCap, benchMailbox), "POSTDESK_HTTP_PPROF=true")
+	c, err := startChild(bin, dir, fmt.Sprintf("store:\n  path: %s\nimport:\n  sender_cap: %d\n%s", path, benchSenderCap, mailboxes),
+		"POSTDESK_HTTP_PPROF=true")
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +179,7 @@ const httpTarget = "≥ 0.50× floor, p99 < 100 ms, 0 errors"
 // runHTTP drives CreateTicketFromMailData over loopback at each
 // concurrency against one daemon on an empty store.
 func runHTTP(ctx context.Context, b *bench, floor float64) []row {
-	srv, err := startServer(b, filepath.Join(b.dir, "http.db"))
+	srv, err := startServer(b, filepath.Join(b.dir, "http.db"), "")
 	if err != nil {
 		return []row{skipped("http", "HTTP", httpTarget, fmt.Sprintf("start daemon: %v", err))}
 	}

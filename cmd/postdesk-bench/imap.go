@@ -165,6 +165,39 @@ func bareFetch(d *imaptest.DovecotProcess, sizesOnly bool) (n int, bytes int64, 
 	return n, bytes, nil
 }
 
+// fillDovecot delivers n corpus copies into d's INBOX, lets Dovecot index
+// them (it does so on first access, which neither side of a measurement
+// should pay) and returns the highest UID.
+func fillDovecot(b *bench, d *imaptest.DovecotProcess, n int, tag string) (uint32, error) {
+	b.logf("%s: delivering %d messages into Dovecot's Maildir", tag, n)
+	for i := 0; i < n; i += 500 {
+		batch := make([][]byte, 0, 500)
+		for j := i; j < min(n, i+500); j++ {
+			batch = append(batch, b.corpus.next(tag))
+		}
+		if err := d.DeliverMaildir(batch); err != nil {
+			return 0, fmt.Errorf("deliver: %w", err)
+		}
+	}
+	if _, _, err := bareFetch(d, true); err != nil {
+		return 0, fmt.Errorf("warm-up: %w", err)
+	}
+	c, _, err := dialIMAP(dovecotEndpoint(d), nil)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	data, err := c.UIDSearch(&imap.SearchCriteria{}, nil).Wait()
+	if err != nil {
+		return 0, fmt.Errorf("uid search: %w", err)
+	}
+	uids := data.AllUIDs()
+	if len(uids) < n {
+		return 0, fmt.Errorf("%d of %d messages in INBOX", len(uids), n)
+	}
+	return uint32(uids[len(uids)-1]), nil
+}
+
 // runIMAP measures the drain of imapMessages messages (when drain) and
 // the IDLE latency (when idle) against one Dovecot.
 func runIMAP(ctx context.Context, b *bench, drain, idle bool) []row {
@@ -189,20 +222,9 @@ func runIMAP(ctx context.Context, b *bench, drain, idle bool) []row {
 	if !drain {
 		n = 10 // a few messages so the daemon starts on a non-empty folder
 	}
-	b.logf("imap: delivering %d messages into Dovecot's Maildir", n)
-	for i := 0; i < n; i += 500 {
-		batch := make([][]byte, 0, 500)
-		for j := i; j < min(n, i+500); j++ {
-			batch = append(batch, b.corpus.next("imap"))
-		}
-		if err := d.DeliverMaildir(batch); err != nil {
-			return skip(fmt.Sprintf("deliver: %v", err))
-		}
-	}
-	// Dovecot indexes the new Maildir files on first access: do that
-	// before either side is timed.
-	if _, _, err := bareFetch(d, true); err != nil {
-		return skip(fmt.Sprintf("warm-up: %v", err))
+	last, err := fillDovecot(b, d, n, "imap")
+	if err != nil {
+		return skip(err.Error())
 	}
 	var rows []row
 	var bareRate float64
@@ -222,17 +244,6 @@ func runIMAP(ctx context.Context, b *bench, drain, idle bool) []row {
 		return skip(err.Error())
 	}
 	defer cur.db.Close()
-	c, _, err := dialIMAP(dovecotEndpoint(d), nil)
-	if err != nil {
-		return skip(err.Error())
-	}
-	data, err := c.UIDSearch(&imap.SearchCriteria{}, nil).Wait()
-	c.Close()
-	if err != nil {
-		return skip(fmt.Sprintf("uid search: %v", err))
-	}
-	uids := data.AllUIDs()
-	last := uint32(uids[len(uids)-1])
 
 	start := time.Now()
 	srv, err := runDaemon(imapConfig(dovecotEndpoint(d), path), "")

@@ -23,7 +23,7 @@ import (
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 // groups are the table's row groups in order, with their numbers.
-var groups = []string{"floor", "core", "http", "imap", "idle", "memory", "scale"}
+var groups = []string{"floor", "core", "http", "imap", "idle", "memory", "scale", "mixed"}
 
 // bench is one run's settings and shared state.
 type bench struct {
@@ -49,7 +49,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("postdesk-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	quick := fs.Bool("quick", false, "a fast subset for CI (under 2 minutes): shorter runs, fewer messages, 100,000 tickets for scale")
-	only := fs.String("only", "", "comma-separated row groups or numbers to run: "+strings.Join(groups, ",")+" (1-7); default all")
+	only := fs.String("only", "", "comma-separated row groups or numbers to run: "+strings.Join(groups, ",")+" (1-8); default all")
 	corpusDir := fs.String("corpus", "../shared/corpora", "the shared mail corpora")
 	dur := fs.Duration("duration", 0, "length of each load measurement (default 10s, 2s with --quick)")
 	imapN := fs.Int("imap-messages", 0, "messages in Dovecot for the IMAP drain (default 10000, 500 with --quick)")
@@ -144,7 +144,7 @@ func selectGroups(only string) (map[string]bool, error) {
 			}
 		}
 		if !found {
-			return nil, fmt.Errorf("unknown row group %q (want %s or 1-7)", f, strings.Join(groups, ","))
+			return nil, fmt.Errorf("unknown row group %q (want %s or 1-8)", f, strings.Join(groups, ","))
 		}
 	}
 	return want, nil
@@ -193,6 +193,8 @@ func (b *bench) runAll(ctx context.Context, want map[string]bool) []row {
 			rows = append(rows, runMemory(ctx, b)...)
 		case "scale":
 			rows = append(rows, runScale(ctx, b)...)
+		case "mixed":
+			rows = append(rows, runMixed(ctx, b)...)
 		}
 	}
 	if ctx.Err() != nil {

@@ -62,7 +62,7 @@ type scaleSide struct {
 }
 
 func newScaleSide(b *bench, path string) (*scaleSide, error) {
-	srv, err := startServer(b, path)
+	srv, err := startServer(b, path, "")
 	if err != nil {
 		return nil, err
 	}
