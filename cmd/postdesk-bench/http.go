@@ -17,8 +17,6 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/postdesk/postdesk/daemon"
-	"github.com/postdesk/postdesk/daemon/config"
 	"github.com/postdesk/postdesk/store"
 )
 
@@ -27,17 +25,14 @@ const createPath = "/api/v1/Agents/CustomerService/CreateTicketFromMailData"
 // idPlaceholder marks where a request body gets its unique Message-ID.
 const idPlaceholder = "POSTDESK-BENCH-MESSAGE-ID-PLACEHOLDER"
 
-// server is a daemon with an API token: the real binary ("postdesk
-// serve") in a child process for the HTTP rows, or in-process (d) for the
-// IMAP rows.
+// server is the real binary ("postdesk serve") in a child process, with
+// API tokens.
 type server struct {
-	d      *daemon.Daemon
-	ch     *child
-	base   string
-	token  string // import role
-	admin  string // admin role, for /debug/pprof/ (child only)
-	cancel context.CancelFunc
-	done   chan error
+	ch      *child
+	base    string
+	token   string    // import role
+	admin   string    // admin role, for /debug/pprof/
+	started time.Time // when the process was started
 }
 
 // startServer runs "postdesk serve" on the store at path, creating an
@@ -79,35 +74,16 @@ func startServer(b *bench, path, mailboxes string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
+	started := time.Now()
 	c, err := startChild(bin, dir, fmt.Sprintf("store:\n  path: %s\nimport:\n  sender_cap: %d\n%s", path, benchSenderCap, mailboxes),
 		"POSTDESK_HTTP_PPROF=true")
 	if err != nil {
 		return nil, err
 	}
-	return &server{ch: c, base: c.base, token: token, admin: admin}, nil
+	return &server{ch: c, base: c.base, token: token, admin: admin, started: started}, nil
 }
 
-// runDaemon opens and runs a daemon on cfg in this process.
-func runDaemon(cfg *config.Config, token string) (*server, error) {
-	d, err := daemon.Open(daemon.Options{Config: cfg, Version: "bench", Logger: quietLogger(),
-		Notify: func(string) error { return nil }})
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &server{d: d, base: "http://" + d.Addr().String(), token: token, cancel: cancel, done: make(chan error, 1)}
-	go func() { s.done <- d.Run(ctx) }()
-	return s, nil
-}
-
-func (s *server) close() error {
-	if s.ch != nil {
-		s.ch.stop()
-		return nil
-	}
-	s.cancel()
-	return <-s.done
-}
+func (s *server) close() { s.ch.stop() }
 
 // client returns a load client for up to conns parallel requests.
 func (s *server) client(conns int) *loadClient {
@@ -235,9 +211,6 @@ func runHTTP(ctx context.Context, b *bench, floor float64) []row {
 
 // cpu is the child's CPU time so far; -1 when unknown.
 func (s *server) cpu() time.Duration {
-	if s.ch == nil {
-		return -1
-	}
 	d, err := s.ch.cpu()
 	if err != nil {
 		return -1

@@ -63,7 +63,7 @@ func runIdleMem(ctx context.Context, b *bench) row {
 		return skipped("idle", name, "", err.Error())
 	}
 	defer cur.db.Close()
-	d, err := runDaemon(imapConfig(ep, path), "")
+	d, err := startServer(b, path, imapYAML(ep))
 	if err != nil {
 		return skipped("idle", name, "", fmt.Sprintf("start daemon: %v", err))
 	}

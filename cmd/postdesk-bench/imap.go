@@ -50,20 +50,21 @@ func dovecotEndpoint(d *imaptest.DovecotProcess) endpoint {
 	return endpoint{Addr: d.Addr, Host: d.Host, Port: d.Port, User: d.User, Password: d.Password}
 }
 
-// imapConfig is a daemon configuration polling INBOX of d into the bench
-// mailbox, with the store at path.
-func imapConfig(d endpoint, path string) *config.Config {
-	cfg := config.Default()
-	cfg.Store.Path = path
-	cfg.HTTP.Listen = "127.0.0.1:0"
-	cfg.Import.SenderCap = benchSenderCap
-	cfg.Mailboxes = []config.Mailbox{{ID: benchMailbox, Name: "bench", Address: "support@bench.postdesk.invalid",
-		Assignment: config.AssignFixed,
-		IMAP: &config.IMAP{Host: d.Host, Port: d.Port, TLS: config.TLSNone, Auth: config.AuthLogin,
-			Username: d.User, Password: d.Password, Folder: config.DefaultFolder,
-			AfterImport: config.AfterImportSeen, PollInterval: config.DefaultPollInterval,
-			BatchSize: config.DefaultBatchSize}}}
-	return cfg
+// imapYAML is the mailboxes section of a configuration that polls INBOX
+// of d into the bench mailbox, with the defaults for everything else
+// (after_import seen, batch_size, IDLE when offered).
+func imapYAML(d endpoint) string {
+	return fmt.Sprintf(`mailboxes:
+  - id: %d
+    name: bench
+    address: support@bench.postdesk.invalid
+    imap:
+      host: %s
+      port: %d
+      tls: none
+      username: %s
+      password: %s
+`, benchMailbox, d.Host, d.Port, d.User, d.Password)
 }
 
 // cursorReader reads the committed IMAP cursor of the bench mailbox.
@@ -245,8 +246,7 @@ func runIMAP(ctx context.Context, b *bench, drain, idle bool) []row {
 	}
 	defer cur.db.Close()
 
-	start := time.Now()
-	srv, err := runDaemon(imapConfig(dovecotEndpoint(d), path), "")
+	srv, err := startServer(b, path, imapYAML(dovecotEndpoint(d)))
 	if err != nil {
 		return skip(fmt.Sprintf("start daemon: %v", err))
 	}
@@ -254,7 +254,7 @@ func runIMAP(ctx context.Context, b *bench, drain, idle bool) []row {
 	if err := cur.waitCursor(ctx, last, 30*time.Minute); err != nil {
 		return skip(fmt.Sprintf("drain: %v", err))
 	}
-	el := time.Since(start)
+	el := time.Since(srv.started)
 	if drain {
 		pd := rate(n, el)
 		rows = append(rows, row{Group: "imap", Name: drainName,

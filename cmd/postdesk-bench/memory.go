@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/postdesk/postdesk/daemon"
-	"github.com/postdesk/postdesk/imap/imaptest"
 	"github.com/postdesk/postdesk/store"
 )
 
@@ -298,7 +297,7 @@ func memIMAP(b *bench, bin string, big []byte, name string) row {
 	}
 	defer cur.db.Close()
 	start := time.Now()
-	c, err := startChild(bin, dir, "store:\n  path: "+path+"\n"+imapYAML(d))
+	c, err := startChild(bin, dir, "store:\n  path: "+path+"\n"+imapYAML(dovecotEndpoint(d)))
 	if err != nil {
 		return skipped("memory", name, bigTarget, err.Error())
 	}
@@ -314,18 +313,4 @@ func memIMAP(b *bench, bin string, big []byte, name string) row {
 	return row{Group: "memory", Name: name,
 		Result: fmt.Sprintf("%s (message %s, start to commit %s; %s)", mib(peak), mib(int64(len(big))), el.Round(time.Millisecond), strings.Join(childGC(), " ")),
 		Ratio:  fmt.Sprintf("%.1f× message", float64(peak)/float64(len(big))), Target: bigTarget, Met: metStr(peak < 150<<20)}
-}
-
-// imapYAML is the mailboxes section polling d's INBOX.
-func imapYAML(d *imaptest.DovecotProcess) string {
-	return fmt.Sprintf(`mailboxes:
-  - id: 1
-    name: bench
-    imap:
-      host: %s
-      port: %d
-      tls: none
-      username: %s
-      password: %s
-`, d.Host, d.Port, d.User, d.Password)
 }

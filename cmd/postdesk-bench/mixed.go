@@ -41,8 +41,7 @@ func runMixed(ctx context.Context, b *bench) []row {
 	// The poller starts with the daemon; the HTTP load starts as soon as
 	// the daemon answers /healthz and stops when the cursor reaches the
 	// last UID.
-	start := time.Now()
-	srv, err := startServer(b, path, imapYAML(d))
+	srv, err := startServer(b, path, imapYAML(dovecotEndpoint(d)))
 	if err != nil {
 		return skip(fmt.Sprintf("start daemon: %v", err))
 	}
@@ -56,7 +55,7 @@ func runMixed(ctx context.Context, b *bench) []row {
 		close(drained)
 	}()
 	during := driveUntil(drained, mixedConc, func() error { return client.post(bods.next("mixed")) })
-	drain := time.Since(start)
+	drain := time.Since(srv.started)
 	if drainErr != nil {
 		return skip(fmt.Sprintf("drain: %v", drainErr))
 	}
