@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -251,15 +252,26 @@ func runIMAP(ctx context.Context, b *bench, drain, idle bool) []row {
 		return skip(fmt.Sprintf("start daemon: %v", err))
 	}
 	defer srv.close()
+	var profiled chan error
+	if drain && b.imapProfile != "" {
+		profiled = make(chan error, 1)
+		go func() { profiled <- srv.cpuProfile(b.imapProfile, 2*time.Second) }()
+	}
 	if err := cur.waitCursor(ctx, last, 30*time.Minute); err != nil {
 		return skip(fmt.Sprintf("drain: %v", err))
 	}
 	el := time.Since(srv.started)
+	cpu := srv.cpu()
+	if profiled != nil {
+		if err := <-profiled; err != nil {
+			b.logf("imap: CPU profile of postdesk serve: %v", err)
+		}
+	}
 	if drain {
 		pd := rate(n, el)
 		rows = append(rows, row{Group: "imap", Name: drainName,
-			Result: fmt.Sprintf("postdesk %.0f msgs/s (%s, seen flags set); bare fetch %.0f msgs/s (%s)",
-				pd, el.Round(time.Millisecond), bareRate, mib(bareBytes)),
+			Result: fmt.Sprintf("postdesk %.0f msgs/s (%s from its start, seen flags set; server CPU %s); bare fetch %.0f msgs/s (%s)",
+				pd, el.Round(time.Millisecond), strings.Replace(perRequest(cpu, n), "ticket", "msg", 1), bareRate, mib(bareBytes)),
 			Ratio: ratio(pd, bareRate) + " bare", Target: imapTarget, Met: metStr(pd >= 0.7*bareRate)})
 	}
 	if idle {

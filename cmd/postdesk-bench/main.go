@@ -37,6 +37,7 @@ type bench struct {
 	cpuProfile     string
 	memProfile     string
 	httpProfile    string
+	imapProfile    string
 	bin            string // postdesk binary for the memory rows; "" builds one
 	stderr         io.Writer
 }
@@ -57,7 +58,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	scaleN := fs.Int("scale-tickets", 0, "tickets in the store for the scale row (default 1000000, 100000 with --quick)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the core rows to `file`")
 	memProfile := fs.String("memprofile", "", "write an allocation profile after the core rows to `file` (and the one before them to file.base, for pprof -diff_base)")
-	httpProfile := fs.String("http-cpuprofile", "", "write a CPU profile of the HTTP concurrency-32 step to `file`")
+	httpProfile := fs.String("http-cpuprofile", "", "write a CPU profile of postdesk serve during the HTTP concurrency-32 step to `file`")
+	imapProfile := fs.String("imap-cpuprofile", "", "write a CPU profile of postdesk serve during the first 2 s of the IMAP drain to `file`")
 	bin := fs.String("bin", "", "postdesk binary for the memory rows (default: go build ./cmd/postdesk)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -72,7 +74,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	b := &bench{dur: *dur, quick: *quick, imapMessages: *imapN, idleDeliveries: *idleN, scaleTickets: *scaleN,
-		cpuProfile: *cpuProfile, memProfile: *memProfile, httpProfile: *httpProfile, bin: *bin, stderr: stderr}
+		cpuProfile: *cpuProfile, memProfile: *memProfile, httpProfile: *httpProfile, imapProfile: *imapProfile, bin: *bin, stderr: stderr}
 	b.defaults()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
