@@ -31,6 +31,7 @@ type bench struct {
 	corpus         *corpus
 	dur            time.Duration // per load measurement
 	quick          bool
+	floorMails     int
 	imapMessages   int
 	idleDeliveries int
 	scaleTickets   int
@@ -53,6 +54,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	only := fs.String("only", "", "comma-separated row groups or numbers to run: "+strings.Join(groups, ",")+" (1-8); default all")
 	corpusDir := fs.String("corpus", "../shared/corpora", "the shared mail corpora")
 	dur := fs.Duration("duration", 0, "length of each load measurement (default 10s, 2s with --quick)")
+	floorN := fs.Int("floor-mails", 0, "mails the floor parses and inserts (default 20000, 10000 with --quick)")
 	imapN := fs.Int("imap-messages", 0, "messages in Dovecot for the IMAP drain (default 10000, 500 with --quick)")
 	idleN := fs.Int("idle-deliveries", 0, "deliveries for the IDLE latency (default 100, 10 with --quick)")
 	scaleN := fs.Int("scale-tickets", 0, "tickets in the store for the scale row (default 1000000, 100000 with --quick)")
@@ -73,7 +75,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "postdesk-bench: --only: %v\n", err)
 		return 2
 	}
-	b := &bench{dur: *dur, quick: *quick, imapMessages: *imapN, idleDeliveries: *idleN, scaleTickets: *scaleN,
+	b := &bench{dur: *dur, quick: *quick, floorMails: *floorN, imapMessages: *imapN, idleDeliveries: *idleN, scaleTickets: *scaleN,
 		cpuProfile: *cpuProfile, memProfile: *memProfile, httpProfile: *httpProfile, imapProfile: *imapProfile, bin: *bin, stderr: stderr}
 	b.defaults()
 
@@ -117,6 +119,7 @@ func (b *bench) defaults() {
 			}
 		}
 	}
+	pick(&b.floorMails, 20000, 10000)
 	pick(&b.imapMessages, 10000, 500)
 	pick(&b.idleDeliveries, 100, 10)
 	pick(&b.scaleTickets, 1_000_000, 100_000)
@@ -158,11 +161,7 @@ func (b *bench) runAll(ctx context.Context, want map[string]bool) []row {
 	floor := 0.0
 	if want["floor"] || want["core"] || want["http"] {
 		b.logf("floor: go-message parse + raw insert")
-		n := 20000
-		if b.quick {
-			n = 10000
-		}
-		f, err := runFloor(ctx, b.corpus, b.dir, n)
+		f, err := runFloor(ctx, b.corpus, b.dir, b.floorMails)
 		if err != nil {
 			rows = append(rows, skipped("floor", "Floor", "", err.Error()))
 		} else {

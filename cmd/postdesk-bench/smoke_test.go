@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/postdesk/postdesk/imap/imaptest"
+)
+
+// smokeMail is a synthetic corpus mail: plain, HTML or with an attachment.
+func smokeMail(i int) string {
+	head := fmt.Sprintf("From: Customer %d <c%d@customer.example>\r\nTo: support@bench.postdesk.invalid\r\n"+
+		"Subject: Printer %d\r\nDate: Thu, 26 Nov 2026 10:00:00 +0000\r\nMessage-ID: <smoke-%d@customer.example>\r\nMIME-Version: 1.0\r\n", i, i, i, i)
+	switch i % 3 {
+	case 0:
+		return head + "Content-Type: text/plain; charset=utf-8\r\n\r\nMy printer is on fire.\r\n"
+	case 1:
+		return head + "Content-Type: text/html; charset=utf-8\r\n\r\n<p onclick=\"x()\">My <b>printer</b> is on fire.</p><script>x()</script>\r\n"
+	default:
+		return head + "Content-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nThe log is attached.\r\n" +
+			"--B\r\nContent-Type: application/octet-stream; name=\"log.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\nAAECAwQFBgcICQ==\r\n--B--\r\n"
+	}
+}
+
+// TestQuickRunSmoke runs the bench program on a small synthetic corpus
+// against the real binary: every row it runs must be measured, not
+// skipped (the IMAP rows only where Dovecot can run), and the profiles of
+// the child daemon must arrive. It guards the bench's plumbing (the child's
+// configuration, /metrics, /debug/pprof, Dovecot), not its figures.
+func TestQuickRunSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the bench program: skipped in -short mode")
+	}
+	corpus := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(corpus, "zammad"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 6 {
+		if err := os.WriteFile(filepath.Join(corpus, "zammad", fmt.Sprintf("m%d.box", i)), []byte(smokeMail(i)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The binary is built as the e2e tests build theirs (with -race under
+	// -race), so the compiled packages come from the build cache.
+	bin := filepath.Join(t.TempDir(), "postdesk")
+	args := []string{"build", "-o", bin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	cmd := exec.Command("go", append(args, "../postdesk")...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+
+	dovecot := true
+	if _, err := os.Stat(imaptest.DovecotBinary); err != nil || os.Geteuid() != 0 {
+		dovecot = false
+		t.Logf("Dovecot not installed or not root: the IMAP rows must say skipped")
+	}
+	profiles := t.TempDir()
+	httpProf, imapProf := filepath.Join(profiles, "http.prof"), filepath.Join(profiles, "imap.prof")
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"--quick", "--only", "http,imap,idle,mixed", "--duration", "300ms", "--floor-mails", "200",
+		"--imap-messages", "30", "--idle-deliveries", "2", "--corpus", corpus, "--bin", bin,
+		"--http-cpuprofile", httpProf, "--imap-cpuprofile", imapProf}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout.String(), stderr.String())
+	}
+	out := stdout.String()
+	t.Logf("bench output:\n%s", out)
+	rows := 0
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.HasPrefix(line, "| ") || strings.HasPrefix(line, "| #") {
+			continue
+		}
+		rows++
+		imapRow := strings.Contains(line, "IMAP") || strings.Contains(line, "IDLE")
+		switch {
+		case imapRow && !dovecot:
+			if !strings.Contains(line, "skipped") && !strings.Contains(line, "in-process server") {
+				t.Errorf("an IMAP row without Dovecot is not skipped:\n%s", line)
+			}
+		case strings.Contains(line, "skipped"):
+			t.Errorf("row skipped:\n%s\nstderr:\n%s", line, stderr.String())
+		case strings.Contains(line, "HTTP: CreateTicketFromMailData") && !strings.Contains(line, " 0 errors; server CPU "):
+			t.Errorf("HTTP row with errors or without the server's CPU:\n%s", line)
+		}
+	}
+	// Floor, cold start, four HTTP steps, IMAP drain, two IDLE rows, mixed.
+	if rows != 10 {
+		t.Errorf("%d rows, want 10:\n%s", rows, out)
+	}
+	for _, p := range []string{httpProf, imapProf} {
+		if p == imapProf && !dovecot {
+			continue
+		}
+		if st, err := os.Stat(p); err != nil || st.Size() == 0 {
+			t.Errorf("profile %s of postdesk serve missing or empty (%v)\nstderr:\n%s", filepath.Base(p), err, stderr.String())
+		}
+	}
+}
