@@ -62,12 +62,27 @@ func bigMail() []byte {
 	return b.Bytes()
 }
 
-// child is a running "postdesk serve".
+// child is a running "postdesk serve". Its standard output and error go
+// to a file (a file, not a pipe into the bench: at INFO it logs a line per
+// HTTP import, which the load generator should not have to copy).
 type child struct {
 	cmd  *exec.Cmd
-	logs bytes.Buffer
+	log  string
 	done chan error
 	base string
+}
+
+// logTail returns the end of the child's log, for error messages.
+func (c *child) logTail() string {
+	b, err := os.ReadFile(c.log)
+	if err != nil {
+		return fmt.Sprintf("(postdesk serve's log: %v)", err)
+	}
+	const keep = 8 << 10
+	if len(b) > keep {
+		b = b[len(b)-keep:]
+	}
+	return string(b)
 }
 
 // procStatus reads a kB field (VmRSS, VmHWM) of /proc/PID/status in bytes.
@@ -135,15 +150,22 @@ func startChild(bin, dir, yaml string, env ...string) (*child, error) {
 	if err := os.WriteFile(conf, []byte("http:\n  listen: "+addr+"\n"+yaml), 0o600); err != nil {
 		return nil, err
 	}
-	c := &child{cmd: exec.Command(bin, "serve", "--config", conf), done: make(chan error, 1), base: "http://" + addr}
+	c := &child{cmd: exec.Command(bin, "serve", "--config", conf), log: filepath.Join(dir, "serve.log"),
+		done: make(chan error, 1), base: "http://" + addr}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "POSTDESK_") && !strings.HasPrefix(kv, "NOTIFY_SOCKET=") {
 			c.cmd.Env = append(c.cmd.Env, kv)
 		}
 	}
 	c.cmd.Env = append(append(c.cmd.Env, childGC()...), env...)
-	c.cmd.Stdout, c.cmd.Stderr = &c.logs, &c.logs
-	if err := c.cmd.Start(); err != nil {
+	logf, err := os.Create(c.log)
+	if err != nil {
+		return nil, err
+	}
+	c.cmd.Stdout, c.cmd.Stderr = logf, logf
+	err = c.cmd.Start()
+	logf.Close() // the child has its own descriptor
+	if err != nil {
 		return nil, err
 	}
 	go func() { c.done <- c.cmd.Wait() }()
@@ -158,12 +180,12 @@ func startChild(bin, dir, yaml string, env ...string) (*child, error) {
 		}
 		select {
 		case err := <-c.done:
-			return nil, fmt.Errorf("postdesk serve exited: %v\n%s", err, c.logs.String())
+			return nil, fmt.Errorf("postdesk serve exited: %v\n%s", err, c.logTail())
 		default:
 		}
 		if time.Now().After(deadline) {
 			c.stop()
-			return nil, fmt.Errorf("postdesk serve not healthy within 60s\n%s", c.logs.String())
+			return nil, fmt.Errorf("postdesk serve not healthy within 60s\n%s", c.logTail())
 		}
 		time.Sleep(20 * time.Millisecond) // polling the port
 	}
@@ -303,7 +325,7 @@ func memIMAP(b *bench, bin string, big []byte, name string) row {
 	}
 	defer c.stop()
 	if err := cur.waitCursor(context.Background(), 1, 5*time.Minute); err != nil {
-		return skipped("memory", name, bigTarget, fmt.Sprintf("import: %v\n%s", err, c.logs.String()))
+		return skipped("memory", name, bigTarget, fmt.Sprintf("import: %v\n%s", err, c.logTail()))
 	}
 	el := time.Since(start)
 	peak, err := procStatus(c.pid(), "VmHWM")
