@@ -24,6 +24,9 @@ type loadClient struct {
 	head string // request line and headers up to Content-Length's value
 	idle chan *loadConn
 	dial time.Duration
+	// timeout bounds each request when set (the one 25 MiB import of the
+	// memory row); the load steps set none, a deadline per request costs.
+	timeout time.Duration
 }
 
 type loadConn struct {
@@ -71,6 +74,12 @@ func (lc *loadClient) post(body []byte) error {
 	c, err := lc.get()
 	if err != nil {
 		return err
+	}
+	if lc.timeout > 0 {
+		if err := c.c.SetDeadline(time.Now().Add(lc.timeout)); err != nil {
+			c.c.Close()
+			return err
+		}
 	}
 	head := make([]byte, 0, len(lc.head)+24)
 	head = append(strconv.AppendInt(append(head, lc.head...), int64(len(body)), 10), "\r\n\r\n"...)

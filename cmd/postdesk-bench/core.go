@@ -144,3 +144,17 @@ func writeAllocs(path string) {
 	_ = pprof.Lookup("allocs").WriteTo(f, 0)
 	f.Close()
 }
+
+// startProfile starts a CPU profile of this process into path; the
+// returned func stops it.
+func startProfile(path string) func() {
+	f, err := os.Create(path)
+	if err != nil {
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
+}

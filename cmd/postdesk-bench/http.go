@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -90,12 +89,6 @@ func (s *server) client(conns int) *loadClient {
 	return newLoadClient(s.base, createPath, s.token, conns)
 }
 
-// httpClient is a keep-alive client for up to conns parallel requests.
-func httpClient(conns int) *http.Client {
-	return &http.Client{Transport: &http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns,
-		DisableCompression: true, IdleConnTimeout: time.Minute}}
-}
-
 // bodies holds the corpus as JSON request bodies split at the Message-ID,
 // so that a request costs the load generator a concatenation, not an
 // encoding.
@@ -127,26 +120,6 @@ func (b *bodies) next(tag string) []byte {
 	id := fmt.Sprintf("<%s-%d@bench.postdesk.invalid>", tag, n)
 	out := make([]byte, 0, len(p[0])+len(id)+len(p[1]))
 	return append(append(append(out, p[0]...), id...), p[1]...)
-}
-
-// post sends one CreateTicketFromMailData call and checks for a 200.
-func (s *server) post(c *http.Client, body []byte) error {
-	req, err := http.NewRequest(http.MethodPost, s.base+createPath, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+s.token)
-	resp, err := c.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(msg)))
-	}
-	return nil
 }
 
 // httpTarget is the HTTP row's target at concurrency 32.
@@ -190,7 +163,7 @@ func runHTTP(ctx context.Context, b *bench, floor float64) []row {
 		}
 		r := row{Group: "http", Name: fmt.Sprintf("HTTP: CreateTicketFromMailData to postdesk serve over loopback, concurrency %d", conc),
 			Result: fmt.Sprintf("%.0f tickets/s, p50 %s, p99 %s, %d errors; server CPU %s; %s", l.perSec(), ms(l.lat.pct(50)), ms(l.lat.pct(99)), l.errs,
-				perRequest(cpu1-cpu0, l.n), after.describe(before, l.elapsed)),
+				perRequest(cpu1-cpu0, l.n, "ticket"), after.describe(before, l.elapsed)),
 			Ratio: ratio(l.perSec(), floor) + " floor"}
 		if floor == 0 {
 			r.Ratio = ""
@@ -218,12 +191,12 @@ func (s *server) cpu() time.Duration {
 	return d
 }
 
-// perRequest renders CPU time per request ("?" when unknown).
-func perRequest(cpu time.Duration, n int) string {
+// perRequest renders CPU time per unit of work ("?" when unknown).
+func perRequest(cpu time.Duration, n int, unit string) string {
 	if cpu < 0 || n == 0 {
 		return "?"
 	}
-	return fmt.Sprintf("%d µs/ticket", (cpu / time.Duration(n)).Microseconds())
+	return fmt.Sprintf("%d µs/%s", (cpu / time.Duration(n)).Microseconds(), unit)
 }
 
 // Gather reads the child daemon's /metrics, so that commitStats works on
@@ -275,19 +248,6 @@ func (s *server) cpuProfile(path string, dur time.Duration) error {
 		return err
 	}
 	return f.Close()
-}
-
-// startProfile starts a CPU profile into path; the returned func stops it.
-func startProfile(path string) func() {
-	f, err := os.Create(path)
-	if err != nil {
-		return func() {}
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return func() {}
-	}
-	return func() { pprof.StopCPUProfile(); f.Close() }
 }
 
 // coldStart sends conc requests at once to a server that has not seen its

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -271,7 +270,7 @@ func runIMAP(ctx context.Context, b *bench, drain, idle bool) []row {
 		pd := rate(n, el)
 		rows = append(rows, row{Group: "imap", Name: drainName,
 			Result: fmt.Sprintf("postdesk %.0f msgs/s (%s from its start, seen flags set; server CPU %s); bare fetch %.0f msgs/s (%s)",
-				pd, el.Round(time.Millisecond), strings.Replace(perRequest(cpu, n), "ticket", "msg", 1), bareRate, mib(bareBytes)),
+				pd, el.Round(time.Millisecond), perRequest(cpu, n, "msg"), bareRate, mib(bareBytes)),
 			Ratio: ratio(pd, bareRate) + " bare", Target: imapTarget, Met: metStr(pd >= 0.7*bareRate)})
 	}
 	if idle {

@@ -283,10 +283,11 @@ func memHTTP(b *bench, bin string, big []byte, name, idleName string) (row, row)
 	if err != nil {
 		return skipped("memory", name, bigTarget, err.Error()), idleRow
 	}
-	srv := &server{base: c.base, token: token}
-	client := &http.Client{Timeout: 5 * time.Minute}
+	client := newLoadClient(c.base, createPath, token, 1)
+	client.timeout = 5 * time.Minute
+	defer client.closeIdle()
 	start := time.Now()
-	if err := srv.post(client, body); err != nil {
+	if err := client.post(body); err != nil {
 		return skipped("memory", name, bigTarget, fmt.Sprintf("import: %v", err)), idleRow
 	}
 	el := time.Since(start)
