@@ -14,7 +14,7 @@ import (
 func TestIMAPConfigsFromTheFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "postdesk.yaml")
 	yaml := "mailboxes:\n  - {id: 7, name: support, imap: {host: imap.example.com, username: u, password: p, " +
-		"folder: Support, after_import: 'move:Done', poll_interval: 30s, batch_size: 20, command_timeout: 7s}}\n"
+		"folder: Support, after_import: 'move:Done', poll_interval: 30s, idle_recheck: 250ms, batch_size: 20, command_timeout: 7s}}\n"
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +28,7 @@ func TestIMAPConfigsFromTheFile(t *testing.T) {
 	}
 	ic := ics[0]
 	if ic.MailboxID != 7 || ic.Host != "imap.example.com" || ic.Folder != "Support" || ic.AfterImport != "move:Done" ||
-		ic.PollInterval != 30*time.Second || ic.BatchSize != 20 || ic.CommandTimeout != 7*time.Second {
+		ic.PollInterval != 30*time.Second || ic.IdleRecheck != 250*time.Millisecond || ic.BatchSize != 20 || ic.CommandTimeout != 7*time.Second {
 		t.Errorf("poller configuration %+v does not carry the file's settings", ic)
 	}
 	if err := ic.Validate(); err != nil {

@@ -83,6 +83,7 @@ func imapConfigs(cfg *config.Config) []imap.Config {
 			QuarantineFolder: c.QuarantineFolder,
 			PollInterval:     c.PollInterval,
 			DisableIdle:      c.DisableIdle,
+			IdleRecheck:      c.IdleRecheck,
 			BatchSize:        c.BatchSize,
 			MaxSize:          int64(cfg.Import.MaxSize),
 			CommandTimeout:   c.CommandTimeout,

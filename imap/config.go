@@ -39,6 +39,10 @@ const (
 	DefaultCommandTimeout = 60 * time.Second
 )
 
+// MinIdleRecheck is the shortest IdleRecheck: each recheck is two round
+// trips to the server.
+const MinIdleRecheck = 50 * time.Millisecond
+
 // OAuthConfig configures XOAUTH2: an OAuth 2.0 refresh-token grant against
 // TokenURL. RefreshToken is the initial token; once the provider rotates it,
 // the TokenStore's copy wins.
@@ -73,6 +77,7 @@ type Config struct {
 
 	PollInterval time.Duration // default 60s
 	IdleRestart  time.Duration // default 25m
+	IdleRecheck  time.Duration // end and restart IDLE this often; 0 (default): never
 	DisableIdle  bool
 
 	BatchSize int   // UIDs per FETCH, default 200
@@ -145,7 +150,7 @@ func (c Config) Validate() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"poll_interval", c.PollInterval}, {"idle_restart", c.IdleRestart},
+	}{{"poll_interval", c.PollInterval}, {"idle_restart", c.IdleRestart}, {"idle_recheck", c.IdleRecheck},
 		{"dial_timeout", c.DialTimeout}, {"command_timeout", c.CommandTimeout}} {
 		if d.v < 0 {
 			bad("imap: %s %v: must not be negative", d.name, d.v)
@@ -153,6 +158,9 @@ func (c Config) Validate() error {
 	}
 	if c.IdleRestart > 29*time.Minute {
 		bad("imap: idle_restart %v: must be below 29m (RFC 9051 §6.3.13)", c.IdleRestart)
+	}
+	if c.IdleRecheck > 0 && c.IdleRecheck < MinIdleRecheck {
+		bad("imap: idle_recheck %v: must be 0 (off) or at least %v", c.IdleRecheck, MinIdleRecheck)
 	}
 	if c.BatchSize < 0 {
 		bad("imap: batch_size %d: must not be negative", c.BatchSize)

@@ -19,7 +19,9 @@
 // so the message is fetched again and the Sink deduplicates it.
 //
 // After a pass the worker waits in IDLE when the server offers it (restarted
-// before Config.IdleRestart) or for Config.PollInterval otherwise. Every
+// before Config.IdleRestart, and every Config.IdleRecheck when set, so that
+// a server that holds IDLE notifications back reports new mail at once) or
+// for Config.PollInterval otherwise. Every
 // network step runs under a watchdog that closes the connection when the
 // server stalls; a failed session is retried with capped exponential backoff
 // and jitter. The package knows nothing of tickets or SQL.

@@ -18,6 +18,7 @@ type metrics struct {
 	fetchedBytes *prometheus.CounterVec
 	authFailures *prometheus.CounterVec
 	tokenExpiry  *prometheus.GaugeVec
+	idleRechecks *prometheus.CounterVec
 	panics       prometheus.Counter
 }
 
@@ -55,6 +56,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "postdesk_imap_oauth_token_expiry_timestamp_seconds",
 			Help: "Unix time at which the mailbox's current OAuth access token expires.",
 		}, []string{"mailbox"}),
+		idleRechecks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "postdesk_imap_idle_rechecks_total",
+			Help: "IDLE commands ended early (imap.idle_recheck) to make the server look for new mail.",
+		}, []string{"mailbox"}),
 		panics: prometheus.NewCounter(prometheus.CounterOpts{
 			Name:        "postdesk_panics_total",
 			Help:        "Panics recovered, by component.",
@@ -64,7 +69,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	var errs [9]error
+	var errs [10]error
 	m.polls, errs[0] = register(reg, m.polls)
 	m.connected, errs[1] = register(reg, m.connected)
 	m.lastSuccess, errs[2] = register(reg, m.lastSuccess)
@@ -74,6 +79,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m.authFailures, errs[6] = register(reg, m.authFailures)
 	m.tokenExpiry, errs[7] = register(reg, m.tokenExpiry)
 	m.panics, errs[8] = register(reg, m.panics)
+	m.idleRechecks, errs[9] = register(reg, m.idleRechecks)
 	if err := errors.Join(errs[:]...); err != nil {
 		return nil, fmt.Errorf("register imap metrics: %w", err)
 	}
@@ -106,6 +112,7 @@ type mailboxMetrics struct {
 	fetchedBytes      prometheus.Counter
 	authFailures      prometheus.Counter
 	tokenExpiry       prometheus.Gauge
+	idleRechecks      prometheus.Counter
 	panics            prometheus.Counter
 }
 
@@ -122,6 +129,7 @@ func (m *metrics) forMailbox(id int64) *mailboxMetrics {
 		fetchedBytes: m.fetchedBytes.WithLabelValues(l),
 		authFailures: m.authFailures.WithLabelValues(l),
 		tokenExpiry:  m.tokenExpiry.WithLabelValues(l),
+		idleRechecks: m.idleRechecks.WithLabelValues(l),
 		panics:       m.panics,
 	}
 }
@@ -134,7 +142,7 @@ func (m *metrics) forget(id int64) {
 	for _, v := range []*prometheus.GaugeVec{m.connected, m.lastSuccess, m.backlog, m.tokenExpiry} {
 		v.DeleteLabelValues(l)
 	}
-	for _, v := range []*prometheus.CounterVec{m.reconnects, m.fetchedBytes, m.authFailures} {
+	for _, v := range []*prometheus.CounterVec{m.reconnects, m.fetchedBytes, m.authFailures, m.idleRechecks} {
 		v.DeleteLabelValues(l)
 	}
 }

@@ -147,6 +147,7 @@ func TestMetricsPassPromtool(t *testing.T) {
 		`postdesk_imap_polls_total{mailbox="7",result="error"} 0`,
 		`postdesk_imap_reconnects_total{mailbox="7"} 0`,
 		`postdesk_imap_fetched_bytes_total{mailbox="7"} 0`,
+		`postdesk_imap_idle_rechecks_total{mailbox="7"} 0`,
 		`postdesk_imap_auth_failures_total{mailbox="7"} 0`,
 		`postdesk_imap_backlog_messages{mailbox="7"} 0`,
 		`postdesk_imap_connected{mailbox="7"} 1`,

@@ -60,6 +60,45 @@ func TestIdlePickup(t *testing.T) {
 	}
 }
 
+// A server that says nothing during IDLE (Dovecot holds its notification
+// back 500 ms) still brings new mail at once with IdleRecheck: ending IDLE
+// makes it report the EXISTS before DONE's tagged OK. Without the recheck
+// the same mail waits for the poll interval.
+func TestIdleRecheck(t *testing.T) {
+	t.Parallel()
+	for _, recheck := range []time.Duration{0, 100 * time.Millisecond} {
+		srv := startMem(t, &imaptest.MemOptions{MuteIdle: true})
+		h := newHarness(t, newSink(t), nil)
+		cfg := memConfig(1, srv.Host, srv.Port) // PollInterval 1h
+		cfg.IdleRecheck = recheck
+		h.set(cfg)
+		waitFor(t, h.sink, patience, "the worker idling", func() bool { return strings.Contains(h.log.String(), "imap idling") })
+		if err := srv.Append("u", "INBOX", mail(1, "while idling")); err != nil {
+			t.Fatal(err)
+		}
+		if recheck == 0 {
+			// The control: the muted IDLE really hides the mail.
+			time.Sleep(700 * time.Millisecond)
+			if n := h.sink.count(1); n != 0 {
+				t.Fatalf("without idle_recheck %d messages came through a muted IDLE", n)
+			}
+			if v := h.metric("postdesk_imap_idle_rechecks_total", "1"); v != 0 {
+				t.Errorf("idle rechecks = %v without idle_recheck", v)
+			}
+			continue
+		}
+		waitFor(t, h.sink, patience, "the message, through a recheck", func() bool { return h.sink.count(1) == 1 })
+		waitFor(t, h.sink, patience, "more rechecks while quiet", func() bool {
+			return h.metric("postdesk_imap_idle_rechecks_total", "1") >= 3
+		})
+		// A recheck is not a poll: no SELECT, no pass while nothing is new.
+		if v := h.metric("postdesk_imap_polls_total", "1", "ok"); v > 2 {
+			t.Errorf("polls = %v: a quiet recheck ran a synchronisation pass", v)
+		}
+		h.sink.assertOnce(t)
+	}
+}
+
 func TestPollFallback(t *testing.T) {
 	t.Parallel()
 	srv := startMem(t, &imaptest.MemOptions{Caps: rev1, HideCaps: noIdle})

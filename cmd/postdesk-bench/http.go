@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
@@ -32,7 +34,11 @@ type server struct {
 	token   string    // import role
 	admin   string    // admin role, for /debug/pprof/
 	started time.Time // when the process was started
+	once    sync.Once
 }
+
+// serverStarts counts startServer calls.
+var serverStarts atomic.Int64
 
 // startServer runs "postdesk serve" on the store at path, creating an
 // import and an admin token first, with the sender cap raised, the
@@ -52,16 +58,18 @@ func startServer(b *bench, path, mailboxes string) (*server, error) {
 		return nil, err
 	}
 	ctx := context.Background()
-	if err := st.CreateUser(ctx, "bench", store.RoleImport, "bench-password-not-secret"); err != nil {
+	// Names of their own: a store may serve a second daemon.
+	n := serverStarts.Add(1)
+	if err := st.CreateUser(ctx, fmt.Sprintf("bench-%d", n), store.RoleImport, "bench-password-not-secret"); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("create user: %w", err)
 	}
-	token, err := st.CreateToken(ctx, "bench", store.TokenBearer, store.RoleImport, time.Time{})
+	token, err := st.CreateToken(ctx, fmt.Sprintf("bench-%d", n), store.TokenBearer, store.RoleImport, time.Time{})
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("create token: %w", err)
 	}
-	admin, err := st.CreateToken(ctx, "bench-admin", store.TokenBearer, store.RoleAdmin, time.Time{})
+	admin, err := st.CreateToken(ctx, fmt.Sprintf("bench-admin-%d", n), store.TokenBearer, store.RoleAdmin, time.Time{})
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("create token: %w", err)
@@ -82,7 +90,8 @@ func startServer(b *bench, path, mailboxes string) (*server, error) {
 	return &server{ch: c, base: c.base, token: token, admin: admin, started: started}, nil
 }
 
-func (s *server) close() { s.ch.stop() }
+// close stops the daemon; closing again does nothing.
+func (s *server) close() { s.once.Do(s.ch.stop) }
 
 // client returns a load client for up to conns parallel requests.
 func (s *server) client(conns int) *loadClient {

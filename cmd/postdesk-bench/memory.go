@@ -218,6 +218,33 @@ func (c *child) cpu() (time.Duration, error) {
 	return time.Duration(ticks) * 10 * time.Millisecond, nil
 }
 
+// runTime returns the time the child's live threads have run on a CPU, in
+// nanoseconds (the first field of /proc/PID/task/*/schedstat): precise
+// where cpu's clock ticks are too coarse, as for an idle daemon.
+func (c *child) runTime() (time.Duration, error) {
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", c.pid()))
+	if err != nil || len(tasks) == 0 {
+		return 0, fmt.Errorf("no /proc/%d/task/*/schedstat: %v", c.pid(), err)
+	}
+	var ns int64
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			continue // a thread that ended meanwhile
+		}
+		f := strings.Fields(string(b))
+		if len(f) == 0 {
+			continue
+		}
+		n, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", t, err)
+		}
+		ns += n
+	}
+	return time.Duration(ns), nil
+}
+
 // stop sends SIGTERM and waits (SIGKILL after 30 s).
 func (c *child) stop() {
 	_ = c.cmd.Process.Signal(syscall.SIGTERM)

@@ -89,11 +89,13 @@ func TestQuickRunSmoke(t *testing.T) {
 			t.Errorf("row skipped:\n%s\nstderr:\n%s", line, stderr.String())
 		case strings.Contains(line, "HTTP: CreateTicketFromMailData") && !strings.Contains(line, " 0 errors; server CPU "):
 			t.Errorf("HTTP row with errors or without the server's CPU:\n%s", line)
+		case strings.Contains(line, "idle_recheck") && !strings.Contains(line, " rechecks/s, daemon CPU "):
+			t.Errorf("the idle_recheck row does not say what the rechecks cost:\n%s", line)
 		}
 	}
-	// Floor, cold start, four HTTP steps, IMAP drain, two IDLE rows, mixed.
-	if rows != 10 {
-		t.Errorf("%d rows, want 10:\n%s", rows, out)
+	// Floor, cold start, four HTTP steps, IMAP drain, three IDLE rows, mixed.
+	if rows != 11 {
+		t.Errorf("%d rows, want 11:\n%s", rows, out)
 	}
 	for _, p := range []string{httpProf, imapProf} {
 		if p == imapProf && !dovecot {

@@ -45,6 +45,9 @@ func newCheckConfigCmd(a *app) *cobra.Command {
 				how := "manual import only"
 				if mb.IMAP != nil {
 					how = fmt.Sprintf("imap %s:%d (%s) folder %s, after import %s", mb.IMAP.Host, mb.IMAP.Port, mb.IMAP.TLS, mb.IMAP.Folder, mb.IMAP.AfterImport)
+					if r := mb.IMAP.IdleRecheck; r > 0 {
+						how += fmt.Sprintf(", idle recheck %v", r)
+					}
 				}
 				fmt.Fprintf(a.stdout, "  mailbox %d %q: %s\n", mb.ID, mb.Name, how)
 			}

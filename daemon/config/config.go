@@ -187,7 +187,11 @@ type IMAP struct {
 	QuarantineFolder string        `mapstructure:"quarantine_folder"` // "" leaves failed mail in place
 	PollInterval     time.Duration `mapstructure:"poll_interval"`     // default 60s
 	DisableIdle      bool          `mapstructure:"disable_idle"`
-	BatchSize        int           `mapstructure:"batch_size"` // messages per FETCH; default 200
+	// IdleRecheck ends and restarts IDLE this often, so that the server
+	// looks for new mail at once; for servers that hold IDLE
+	// notifications back (Dovecot 2.3: 500 ms). 0 (default): never.
+	IdleRecheck time.Duration `mapstructure:"idle_recheck"`
+	BatchSize   int           `mapstructure:"batch_size"` // messages per FETCH; default 200
 	// CommandTimeout bounds every IMAP command and every stretch of a
 	// FETCH without bytes; it is also how long a silent, stalled server
 	// takes to be noticed during IDLE. Default 60s.

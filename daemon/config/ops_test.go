@@ -39,6 +39,7 @@ var exportedMetrics = map[string]string{
 	"postdesk_imap_reconnects_total":                     "counter",
 	"postdesk_imap_oauth_token_expiry_timestamp_seconds": "gauge",
 	"postdesk_imap_fetched_bytes_total":                  "counter",
+	"postdesk_imap_idle_rechecks_total":                  "counter",
 	"postdesk_panics_total":                              "counter",
 	"postdesk_quarantine_messages":                       "gauge",
 	"postdesk_store_commit_duration_seconds":             "histogram",

@@ -17,6 +17,7 @@ var subjectTagRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,31}$`)
 // Bounds of checked values.
 const (
 	minPollInterval = time.Second
+	minIdleRecheck  = 50 * time.Millisecond // as imap.MinIdleRecheck
 	maxBatchSize    = 1000
 	// A command timeout below a few seconds would cut healthy servers
 	// under load; above ten minutes a stalled server goes unnoticed.
@@ -231,6 +232,15 @@ func (im *IMAP) validate(key string) []error {
 	}
 	if im.PollInterval < minPollInterval {
 		bad("poll_interval", "%s is shorter than %s", im.PollInterval, minPollInterval)
+	}
+	switch r := im.IdleRecheck; {
+	case r == 0:
+	case r < minIdleRecheck:
+		bad("idle_recheck", "%s is shorter than %s (0 turns it off)", r, minIdleRecheck)
+	case r >= im.PollInterval:
+		bad("idle_recheck", "%s is not shorter than poll_interval %s", r, im.PollInterval)
+	case im.DisableIdle:
+		bad("idle_recheck", "needs IDLE, but disable_idle is true")
 	}
 	if im.BatchSize < 1 || im.BatchSize > maxBatchSize {
 		bad("batch_size", "%d is not in 1-%d", im.BatchSize, maxBatchSize)

@@ -37,6 +37,11 @@ type MemOptions struct {
 	// listener with ImplicitTLS.
 	TLSConfig   *tls.Config
 	ImplicitTLS bool
+	// MuteIdle makes IDLE report nothing: new mail shows only in the
+	// replies to later commands, DONE's included (a server that holds its
+	// IDLE notifications back, as Dovecot 2.3 does for 500 ms, at the
+	// extreme).
+	MuteIdle bool
 }
 
 // MemServer is a running in-process IMAP server on 127.0.0.1.
@@ -258,6 +263,10 @@ func (sess *memSession) Search(kind imapserver.NumKind, criteria *imap.SearchCri
 // as Dovecot does; imapmemserver alone would hold them back until the next
 // command (memidle.IdleWithPoll).
 func (sess *memSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	if sess.srv.opts.MuteIdle {
+		<-stop
+		return nil
+	}
 	return memidle.IdleWithPoll(sess.UserSession, w, stop)
 }
 
