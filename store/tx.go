@@ -17,6 +17,10 @@ type txn struct {
 	readOnly   bool
 	fault      error // first store fault seen by a statement
 	quarantine bool  // the quarantine changed
+	// created is the ticket this transaction created, while its
+	// updated_at is still the one it was created with (ns): AddMessage
+	// need not move it forward when the message is no newer.
+	created struct{ id, updatedAt int64 }
 }
 
 var _ ticket.Tx = (*txn)(nil)
@@ -174,6 +178,7 @@ func (t *txn) CreateTicket(tk *ticket.Ticket) error {
 		return t.fail("create ticket", err)
 	}
 	tk.ID = id
+	t.created.id, t.created.updatedAt = id, tk.UpdatedAt.UnixNano()
 	return nil
 }
 
@@ -183,6 +188,9 @@ func (t *txn) SetTicketStatus(id int64, s ticket.Status, at time.Time) error {
 	}
 	if at.IsZero() {
 		at = time.Now()
+	}
+	if id == t.created.id {
+		t.created.id = 0
 	}
 	res, err := t.q.exec(`UPDATE tickets SET status = ?, updated_at = ? WHERE id = ?`, string(s), at.UnixNano(), id)
 	if err != nil {

@@ -94,9 +94,16 @@ func (t *txn) AddMessage(m *ticket.Message) error {
 			return t.fail("record dedupe key", err)
 		}
 	}
-	if _, err := t.q.exec(qTouchTicket,
-		m.CreatedAt.UnixNano(), m.TicketID, m.CreatedAt.UnixNano()); err != nil {
-		return t.fail("touch ticket", err)
+	// The first message of a ticket created just now is no newer than
+	// the ticket: the UPDATE would change nothing (one statement of a
+	// dozen per import).
+	if at := m.CreatedAt.UnixNano(); m.TicketID != t.created.id || at > t.created.updatedAt {
+		if _, err := t.q.exec(qTouchTicket, at, m.TicketID, at); err != nil {
+			return t.fail("touch ticket", err)
+		}
+		if m.TicketID == t.created.id {
+			t.created.updatedAt = at
+		}
 	}
 	m.ID = id
 	return nil

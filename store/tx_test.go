@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -309,5 +310,54 @@ func TestRoundRobinAndCursor(t *testing.T) {
 	}
 	if err := s.View(ctx, func(tx ticket.Tx) error { return tx.SetCursor(ticket.Cursor{MailboxID: 1}) }); !errors.Is(err, ErrReadOnly) {
 		t.Errorf("SetCursor in View = %v, want ErrReadOnly", err)
+	}
+}
+
+// A ticket's UpdatedAt follows its newest message, also for the messages
+// added in the transaction that created it (where AddMessage skips the
+// UPDATE that would change nothing) and after a status change there.
+func TestUpdatedAtInTheCreatingTransaction(t *testing.T) {
+	s, _, _ := testStore(t, Options{})
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	msg := func(tk *ticket.Ticket, n int, created time.Time) *ticket.Message {
+		return &ticket.Message{TicketID: tk.ID, MailboxID: 607, MessageID: fmt.Sprintf("u%d@example.com", n),
+			DedupeKey: fmt.Sprintf("mid:u%d", n), From: ticket.Address{Email: "bob@example.com"}, CreatedAt: created}
+	}
+	for _, tc := range []struct {
+		name string
+		fn   func(tx ticket.Tx, tk *ticket.Ticket) error
+		want time.Time
+	}{
+		{"first message as old as the ticket", func(tx ticket.Tx, tk *ticket.Ticket) error {
+			return tx.AddMessage(msg(tk, 1, at(0)))
+		}, at(0)},
+		{"a newer message", func(tx ticket.Tx, tk *ticket.Ticket) error {
+			return errors.Join(tx.AddMessage(msg(tk, 2, at(0))), tx.AddMessage(msg(tk, 3, at(time.Minute))))
+		}, at(time.Minute)},
+		{"an older message after a newer one", func(tx ticket.Tx, tk *ticket.Ticket) error {
+			return errors.Join(tx.AddMessage(msg(tk, 4, at(time.Minute))), tx.AddMessage(msg(tk, 5, at(time.Second))))
+		}, at(time.Minute)},
+		{"a status change back in time, then a message", func(tx ticket.Tx, tk *ticket.Ticket) error {
+			return errors.Join(tx.SetTicketStatus(tk.ID, ticket.StatusClosed, at(-time.Hour)), tx.AddMessage(msg(tk, 6, at(0))))
+		}, at(0)},
+	} {
+		var tk *ticket.Ticket
+		mustUpdate(t, s, func(tx ticket.Tx) error {
+			tk = &ticket.Ticket{MailboxID: 607, Title: tc.name, CreatedAt: at(0)}
+			if err := tx.CreateTicket(tk); err != nil {
+				return err
+			}
+			return tc.fn(tx, tk)
+		})
+		mustView(t, s, func(tx ticket.Tx) error {
+			got, err := tx.Ticket(tk.ID)
+			if err != nil {
+				return err
+			}
+			if !got.UpdatedAt.Equal(tc.want) {
+				t.Errorf("%s: UpdatedAt %v, want %v", tc.name, got.UpdatedAt, tc.want)
+			}
+			return nil
+		})
 	}
 }
