@@ -389,9 +389,11 @@ func (s *Store) authChange(ctx context.Context, what, query string, args ...any)
 	return nil
 }
 
+const qAuthGeneration = `SELECT generation FROM auth_generation WHERE id = 1`
+
 func (s *Store) authGeneration(ctx context.Context) (int64, error) {
 	var gen int64
-	if err := s.db.QueryRowContext(ctx, `SELECT generation FROM auth_generation WHERE id = 1`).Scan(&gen); err != nil {
+	if err := s.authGen.QueryRowContext(ctx).Scan(&gen); err != nil {
 		return 0, fmt.Errorf("read auth generation: %w", err)
 	}
 	return gen, nil

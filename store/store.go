@@ -44,7 +44,10 @@ type Store struct {
 	rdb *sql.DB
 	// wdb holds the single writer connection used by the committer only.
 	wdb *sql.DB
-	w   *writer // owned by the committer goroutine
+	// authGen reads auth_generation on rdb, on every authenticated request
+	// (prepared once per connection: preparing it cost as much as running it).
+	authGen *sql.Stmt
+	w       *writer // owned by the committer goroutine
 
 	hashIter  int        // PBKDF2 iterations of new hashes
 	dummyHash string     // verified when a user or token is unknown
@@ -86,6 +89,9 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	s.initAuth(opts.HashIterations)
 	fail := func(err error) (*Store, error) {
+		if s.authGen != nil {
+			s.authGen.Close()
+		}
 		for _, db := range []*sql.DB{s.wdb, s.db, s.rdb} {
 			if db != nil {
 				db.Close()
@@ -122,6 +128,9 @@ func Open(path string, opts Options) (*Store, error) {
 	if err := s.rdb.Ping(); err != nil {
 		return fail(err)
 	}
+	if s.authGen, err = s.rdb.Prepare(qAuthGeneration); err != nil {
+		return fail(err)
+	}
 
 	s.metrics = newMetrics()
 	if n, err := s.QuarantineCount(context.Background()); err != nil {
@@ -156,7 +165,7 @@ func (s *Store) Close() error {
 		close(s.queue)
 		s.mu.Unlock()
 		<-s.done
-		s.closeErr = errors.Join(s.w.close(), s.db.Close(), s.rdb.Close(), s.wdb.Close())
+		s.closeErr = errors.Join(s.w.close(), s.authGen.Close(), s.db.Close(), s.rdb.Close(), s.wdb.Close())
 		if s.closeErr != nil {
 			s.closeErr = fmt.Errorf("close store: %w", s.closeErr)
 		}
