@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/postdesk/postdesk/store"
 	"github.com/postdesk/postdesk/ticket"
@@ -76,6 +77,33 @@ func fieldRight(role store.Role, system bool) Right {
 	return Right{Mask: "None", Reason: "no role"}
 }
 
+// fieldProps is the FieldProperties of a role, built and encoded once:
+// they depend on the role alone, and encoding the map was most of the
+// cost of a TicketInfo answer.
+type fieldProps struct {
+	m    map[string]FieldProperty
+	json []byte
+}
+
+// MarshalJSON returns the encoding made once.
+func (f *fieldProps) MarshalJSON() ([]byte, error) { return f.json, nil }
+
+var fieldPropsByRole sync.Map // store.Role → *fieldProps
+
+// fieldPropertiesOf returns role's FieldProperties.
+func fieldPropertiesOf(role store.Role) *fieldProps {
+	if v, ok := fieldPropsByRole.Load(role); ok {
+		return v.(*fieldProps)
+	}
+	m := fieldProperties(role)
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic("api: encode FieldProperties: " + err.Error()) // strings and ints only
+	}
+	v, _ := fieldPropsByRole.LoadOrStore(role, &fieldProps{m: m, json: b})
+	return v.(*fieldProps)
+}
+
 func fieldProperties(role store.Role) map[string]FieldProperty {
 	fp := make(map[string]FieldProperty, len(infoFields))
 	for _, f := range infoFields {
@@ -89,16 +117,16 @@ func fieldProperties(role store.Role) map[string]FieldProperty {
 
 // infoDoc is TicketInfo as the API answers it; nil fields are null.
 type infoDoc struct {
-	TicketId        *int64                   `json:"TicketId"`
-	Title           *string                  `json:"Title"`
-	OwnerName       *string                  `json:"OwnerName"`
-	CategoryName    *string                  `json:"CategoryName"`
-	PriorityName    *string                  `json:"PriorityName"`
-	TicketUrl       *string                  `json:"TicketUrl"`
-	PersonName      *string                  `json:"PersonName"`
-	ContactName     *string                  `json:"ContactName"`
-	TableRight      *Right                   `json:"TableRight"`
-	FieldProperties map[string]FieldProperty `json:"FieldProperties"`
+	TicketId        *int64      `json:"TicketId"`
+	Title           *string     `json:"Title"`
+	OwnerName       *string     `json:"OwnerName"`
+	CategoryName    *string     `json:"CategoryName"`
+	PriorityName    *string     `json:"PriorityName"`
+	TicketUrl       *string     `json:"TicketUrl"`
+	PersonName      *string     `json:"PersonName"`
+	ContactName     *string     `json:"ContactName"`
+	TableRight      *Right      `json:"TableRight"`
+	FieldProperties *fieldProps `json:"FieldProperties"`
 }
 
 // parseSelect reads $select: a comma list of property names matched
@@ -150,7 +178,7 @@ func (a *API) infoDocument(r *http.Request, info ticket.TicketInfo) infoDoc {
 		d.TableRight = &tr
 	}
 	if pick("FieldProperties") {
-		d.FieldProperties = fieldProperties(rs.who.Role)
+		d.FieldProperties = fieldPropertiesOf(rs.who.Role)
 	}
 	return d
 }
@@ -241,7 +269,7 @@ func encodeInfoXML(e *xml.Encoder, d infoDoc) error {
 		fp := xml.StartElement{Name: xml.Name{Local: "FieldProperties"}}
 		err = e.EncodeToken(fp)
 		for _, f := range infoFields {
-			p, ok := d.FieldProperties[f.name]
+			p, ok := d.FieldProperties.m[f.name]
 			if ok && err == nil {
 				err = e.EncodeElement(p, xml.StartElement{Name: xml.Name{Local: f.name}})
 			}
