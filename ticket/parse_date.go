@@ -6,6 +6,9 @@ import (
 	"time"
 )
 
+// rfc5322Date is the usual form of a Date header (RFC 5322 §3.3).
+const rfc5322Date = "Mon, 2 Jan 2006 15:04:05 -0700"
+
 // dateLayouts are tried after net/mail's RFC 5322 §3.3 parser fails.
 var dateLayouts = []string{
 	"Mon, 2 Jan 2006 15:04:05 -0700",
@@ -33,6 +36,11 @@ func parseDate(s string) time.Time {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return time.Time{}
+	}
+	// Most mail writes RFC 5322's own form, which net/mail finds only after
+	// trying (and allocating an error for) several other layouts.
+	if t, err := time.Parse(rfc5322Date, s); err == nil {
+		return t
 	}
 	if t, err := mail.ParseDate(s); err == nil {
 		return t
