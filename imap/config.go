@@ -30,10 +30,16 @@ const (
 
 // Defaults for zero Config fields.
 const (
-	DefaultFolder         = "INBOX"
-	DefaultPollInterval   = 60 * time.Second
-	DefaultIdleRestart    = 25 * time.Minute
-	DefaultBatchSize      = 200 // as daemon/config's; see there
+	DefaultFolder       = "INBOX"
+	DefaultPollInterval = 60 * time.Second
+	DefaultIdleRestart  = 25 * time.Minute
+	// DefaultBatchSize is UIDs per FETCH, and so per commit of the poller.
+	// 200 rather than 50 drains a backlog about a quarter faster (fewer
+	// round trips, fsyncs and flag updates per message; postdesk-bench
+	// --only imap); a group still holds at most 32 MiB of mail, and the
+	// import core commits it in runs of at most 50 (ticket.ImportBatch),
+	// so other imports still wait for one run only.
+	DefaultBatchSize      = 200
 	DefaultMaxSize        = 25 << 20
 	DefaultDialTimeout    = 15 * time.Second
 	DefaultCommandTimeout = 60 * time.Second

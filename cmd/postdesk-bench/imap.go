@@ -285,13 +285,18 @@ func runIMAP(ctx context.Context, b *bench, drain, idle bool) []row {
 		return rows
 	}
 	deliver := func(raw []byte) error { return d.DeliverMaildir([][]byte{raw}) }
-	// The daemon is past its drain (or its first pass) and idling.
-	cost := quietCost(b, srv)
-	r := measureIdle(ctx, b, dovecotEndpoint(d), deliver, cur, last, n, idleName, idleTarget)
-	if r.Met != "" {
-		r.Result += "; while no mail came: " + cost
+	// idleRow measures the idling daemon srv: first what it costs while no
+	// mail comes, then the deliveries.
+	idleRow := func(name string) row {
+		cost := quietCost(b, srv)
+		r := measureIdle(ctx, b, dovecotEndpoint(d), deliver, cur, last, n, name, idleTarget)
+		if r.Met != "" {
+			r.Result += "; while no mail came: " + cost
+		}
+		return r
 	}
-	rows = append(rows, r)
+	// The daemon is past its drain (or its first pass) and idling.
+	rows = append(rows, idleRow(idleName))
 
 	// The same with imap.idle_recheck: the daemon ends IDLE that often,
 	// and Dovecot reports new mail in its reply instead of after its
@@ -310,12 +315,7 @@ func runIMAP(ctx context.Context, b *bench, drain, idle bool) []row {
 	if err := srv.waitPolled(ctx); err != nil {
 		return append(rows, skipped("idle", recheckName, idleTarget, err.Error()))
 	}
-	cost = quietCost(b, srv)
-	r = measureIdle(ctx, b, dovecotEndpoint(d), deliver, cur, last, n, recheckName, idleTarget)
-	if r.Met != "" {
-		r.Result += "; while no mail came: " + cost
-	}
-	return append(rows, r)
+	return append(rows, idleRow(recheckName))
 }
 
 // quietCost measures the idling daemon for a while: IDLE rechecks a
@@ -323,28 +323,33 @@ func runIMAP(ctx context.Context, b *bench, drain, idle bool) []row {
 // for the daemon to settle after a drain: returning memory to the system
 // takes the runtime a while.
 func quietCost(b *bench, srv *server) string {
+	// busy is the CPU time the daemon's threads use over d.
+	busy := func(d time.Duration) (time.Duration, error) {
+		c0, err := srv.ch.runTime()
+		if err != nil {
+			return 0, err
+		}
+		time.Sleep(d)
+		c1, err := srv.ch.runTime()
+		return c1 - c0, err
+	}
 	quiet := 2 * time.Second
 	if b.quick {
 		quiet = 300 * time.Millisecond
 	}
 	for deadline := time.Now().Add(20 * time.Second); !b.quick && time.Now().Before(deadline); {
-		c0, err0 := srv.ch.runTime()
-		time.Sleep(500 * time.Millisecond)
-		c1, err1 := srv.ch.runTime()
-		if err0 != nil || err1 != nil || c1-c0 < 5*time.Millisecond {
+		if c, err := busy(500 * time.Millisecond); err != nil || c < 5*time.Millisecond {
 			break
 		}
 	}
 	rc0, t0 := counterSum(srv, "postdesk_imap_idle_rechecks_total"), time.Now()
-	cpu0, err0 := srv.ch.runTime()
-	time.Sleep(quiet)
-	cpu1, err1 := srv.ch.runTime()
+	c, err := busy(quiet)
 	rc1, el := counterSum(srv, "postdesk_imap_idle_rechecks_total"), time.Since(t0)
 	cpu := "unknown"
-	if err := errors.Join(err0, err1); err != nil {
+	if err != nil {
 		b.logf("idle: daemon CPU: %v", err)
 	} else {
-		cpu = fmt.Sprintf("%.2f ms/s", float64(cpu1-cpu0)/float64(time.Millisecond)/el.Seconds())
+		cpu = fmt.Sprintf("%.2f ms/s", float64(c)/float64(time.Millisecond)/el.Seconds())
 	}
 	return fmt.Sprintf("%.1f rechecks/s, daemon CPU %s", (rc1-rc0)/el.Seconds(), cpu)
 }

@@ -4,24 +4,18 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
-	"time"
+
+	"github.com/postdesk/postdesk/imap"
 )
 
 // Defaults filled in by Load where the configuration leaves a key empty.
 const (
-	DefaultStoreFile    = "postdesk.db"
-	DefaultFolder       = "INBOX"
-	DefaultPollInterval = 60 * time.Second
-	// DefaultBatchSize is imap.batch_size's default: UIDs per FETCH, and so
-	// per commit of the IMAP poller. 200 rather than 50 drains a backlog
-	// about a quarter faster (fewer round trips, fsyncs and flag updates per
-	// message; postdesk-bench --only imap); a group still holds at most
-	// 32 MiB of mail, and the import core commits it in runs of at most 50
-	// (ticket.ImportBatch), so other imports still wait for one run only.
-	DefaultBatchSize = 200
-	// DefaultCommandTimeout is imap.command_timeout's default, the imap
-	// package's own.
-	DefaultCommandTimeout = 60 * time.Second
+	DefaultStoreFile = "postdesk.db"
+	// The poller's own defaults (see package imap for why).
+	DefaultFolder         = imap.DefaultFolder
+	DefaultPollInterval   = imap.DefaultPollInterval
+	DefaultBatchSize      = imap.DefaultBatchSize
+	DefaultCommandTimeout = imap.DefaultCommandTimeout
 	DefaultImplicitPort   = 993
 	DefaultPlainPort      = 143
 )

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/postdesk/postdesk/imap"
 )
 
 // subjectTagRE is what import.subject_tag may look like: it is matched
@@ -17,7 +19,7 @@ var subjectTagRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,31}$`)
 // Bounds of checked values.
 const (
 	minPollInterval = time.Second
-	minIdleRecheck  = 50 * time.Millisecond // as imap.MinIdleRecheck
+	minIdleRecheck  = imap.MinIdleRecheck
 	maxBatchSize    = 1000
 	// A command timeout below a few seconds would cut healthy servers
 	// under load; above ten minutes a stalled server goes unnoticed.
