@@ -45,7 +45,7 @@ func TestLargeValuesRoundTripInChunks(t *testing.T) {
 				// newTicket's own small raw, replaced by the large one in a
 				// second message of the same ticket.
 				m2 := *m
-				m2.ID, m2.Raw, m2.DedupeKey = 0, raw, ""
+				m2.ID, m2.Raw, m2.MessageID, m2.DedupeKey = 0, raw, "", ""
 				m2.Attachments = []ticket.Attachment{att}
 				if err := tx.AddMessage(&m2); err != nil {
 					return err
@@ -115,7 +115,7 @@ func TestChunksRollBackWithTheirMessage(t *testing.T) {
 			return err
 		}
 		m2 := *m
-		m2.ID, m2.Raw, m2.DedupeKey = 0, bytes.Repeat([]byte{'x'}, 3<<20), ""
+		m2.ID, m2.Raw, m2.MessageID, m2.DedupeKey = 0, bytes.Repeat([]byte{'x'}, 3<<20), "", ""
 		if err := tx.AddMessage(&m2); err != nil {
 			return err
 		}

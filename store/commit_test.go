@@ -179,7 +179,7 @@ func TestCommitFailureFailsWholeBatch(t *testing.T) {
 				if _, err := q.exec(`PRAGMA defer_foreign_keys = ON`); err != nil {
 					return err
 				}
-				_, err = q.exec(`INSERT INTO dedupe(mailbox_id, dedupe_key, ticket_id, message_id) VALUES (1, 'x', 424242, 424242)`)
+				_, err = q.exec(`INSERT INTO messages(ticket_id, mailbox_id, created_at) VALUES (424242, 1, 0)`)
 				return err
 			})
 		}()

@@ -85,7 +85,7 @@ func TestTicketDetailAndRawMessage(t *testing.T) {
 		if err := tx.CreateTicket(tk); err != nil {
 			return err
 		}
-		m = &ticket.Message{TicketID: tk.ID, MailboxID: 607, MessageID: "d1@acme.example", DedupeKey: "mid:d1",
+		m = &ticket.Message{TicketID: tk.ID, MailboxID: 607, MessageID: "d1@acme.example", DedupeKey: "mid:d1@acme.example",
 			InReplyTo: []string{"x@y"}, References: []string{"w@y", "x@y"},
 			From: ticket.Address{Name: "Bob", Email: "bob@acme.example"},
 			To:   []ticket.Address{{Name: "Support", Email: "support@example.com"}},
@@ -135,7 +135,7 @@ func TestListTicketsMessageIDs(t *testing.T) {
 			}
 			if i%3 == 0 {
 				if err := tx.AddMessage(&ticket.Message{TicketID: tk.ID, MailboxID: tk.MailboxID,
-					MessageID: fmt.Sprintf("r%d@example.com", i)}); err != nil {
+					MessageID: fmt.Sprintf("r%d@example.com", i), DedupeKey: fmt.Sprintf("mid:r%d@example.com", i)}); err != nil {
 					return err
 				}
 			}

@@ -85,8 +85,11 @@ func lower(email string) string { return strings.ToLower(strings.TrimSpace(email
 
 // Queries of the import path (TestImportPathUsesIndexes checks their plans).
 const (
-	qLookupDedupe       = `SELECT ticket_id FROM dedupe WHERE mailbox_id = ? AND dedupe_key = ?`
-	qTicketByMessageID  = `SELECT ticket_id FROM messages WHERE message_id = ? ORDER BY id LIMIT 1`
+	qLookupDedupe = `SELECT ticket_id FROM messages WHERE dedupe_key = ? AND mailbox_id = ? AND dedupe_key != ''`
+	// A Message-ID is found through its dedupe key (messages_dedupe): the
+	// oldest message with it, in any mailbox.
+	qTicketByMessageID = `SELECT ticket_id FROM messages
+		WHERE id = (SELECT min(id) FROM messages WHERE dedupe_key = ? AND dedupe_key != '')`
 	qNewTicketsBySender = `SELECT coalesce(sum(n), 0) FROM sender_minutes WHERE sender = ? AND minute >= ?`
 	qOpenTickets        = `SELECT open FROM owner_open_tickets WHERE owner = ?`
 	qPersonByEmail      = `SELECT ` + personColumns + ` FROM persons WHERE email_lower = ?`
@@ -98,17 +101,17 @@ const (
 
 func (t *txn) LookupDedupe(mailboxID int64, key string) (int64, error) {
 	var id int64
-	err := t.q.queryRow(qLookupDedupe, mailboxID, key).Scan(&id)
+	err := t.q.queryRow(qLookupDedupe, key, mailboxID).Scan(&id)
 	return id, t.fail("lookup dedupe key", err)
 }
 
 func (t *txn) TicketByMessageID(ids []string) (int64, error) {
 	for _, mid := range ids {
-		if mid == "" {
-			continue
+		if strings.TrimSpace(mid) == "" {
+			continue // no key: DedupeKey would hash the (empty) raw bytes
 		}
 		var id int64
-		err := t.q.queryRow(qTicketByMessageID, mid).Scan(&id)
+		err := t.q.queryRow(qTicketByMessageID, ticket.DedupeKey(mid, nil)).Scan(&id)
 		if err == nil {
 			return id, nil
 		}

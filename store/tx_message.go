@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/postdesk/postdesk/ticket"
@@ -30,16 +31,36 @@ func fromJSON(s string, v any) error {
 	return json.Unmarshal([]byte(s), v)
 }
 
+// checkDedupeKey holds a message's dedupe key to its Message-ID:
+// TicketByMessageID looks a Message-ID up by its key alone.
+func checkDedupeKey(messageID, key string) error {
+	if strings.TrimSpace(messageID) != "" {
+		if want := ticket.DedupeKey(messageID, nil); key != want {
+			return fmt.Errorf("dedupe key %q is not the key of Message-ID %q (%q)", key, messageID, want)
+		}
+		return nil
+	}
+	if strings.HasPrefix(key, "mid:") {
+		return fmt.Errorf("dedupe key %q names a Message-ID, but the message has none", key)
+	}
+	return nil
+}
+
 const qTouchTicket = `UPDATE tickets SET updated_at = ? WHERE id = ? AND updated_at < ?`
 
-// AddMessage stores m, its attachments (content-addressed: equal bytes are
-// kept once) and, when m.DedupeKey is set, the dedupe ledger entry; it sets
-// m.ID and moves the ticket's UpdatedAt forward. A dedupe key already in
-// the ledger for the mailbox is ErrDuplicate; a missing ticket is
-// ticket.ErrNotFound. A zero CreatedAt means now.
+// AddMessage stores m and its attachments (content-addressed: equal bytes
+// are kept once); it sets m.ID and moves the ticket's UpdatedAt forward.
+// m.DedupeKey is indexed (messages_dedupe): a key the mailbox already holds
+// is ErrDuplicate. A message with a Message-ID must carry that ID's key
+// (ticket.DedupeKey), through which threading finds it; one without may
+// carry a hash key or none. A missing ticket is ticket.ErrNotFound. A zero
+// CreatedAt means now.
 func (t *txn) AddMessage(m *ticket.Message) error {
 	if err := t.writable("add message"); err != nil {
 		return err
+	}
+	if err := checkDedupeKey(m.MessageID, m.DedupeKey); err != nil {
+		return fmt.Errorf("add message to ticket %d: %w", m.TicketID, err)
 	}
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = time.Now().UTC()
@@ -86,12 +107,6 @@ func (t *txn) AddMessage(m *ticket.Message) error {
 	for i, a := range m.Attachments {
 		if err := t.addAttachment(id, i, a); err != nil {
 			return err
-		}
-	}
-	if m.DedupeKey != "" {
-		if _, err := t.q.exec(`INSERT INTO dedupe(mailbox_id, dedupe_key, ticket_id, message_id) VALUES (?, ?, ?, ?)`,
-			m.MailboxID, m.DedupeKey, m.TicketID, id); err != nil {
-			return t.fail("record dedupe key", err)
 		}
 	}
 	// The first message of a ticket created just now is no newer than

@@ -138,7 +138,7 @@ func TestMessagesThreadingAndParticipants(t *testing.T) {
 		_, err = tx.(*txn).q.exec(`UPDATE tickets SET person_id = ? WHERE id = ?`, p.ID, tk.ID)
 		return err
 	})
-	reply := &ticket.Message{TicketID: tk.ID, MailboxID: 607, MessageID: "a2@example.com", DedupeKey: "mid:a2",
+	reply := &ticket.Message{TicketID: tk.ID, MailboxID: 607, MessageID: "a2@example.com", DedupeKey: "mid:a2@example.com",
 		InReplyTo: []string{"a1@example.com"}, References: []string{"a1@example.com"},
 		From: ticket.Address{Name: "Carol", Email: "carol@example.com"}, CreatedAt: t0.Add(time.Minute)}
 	mustUpdate(t, s, func(tx ticket.Tx) error { return tx.AddMessage(reply) })
@@ -321,7 +321,7 @@ func TestUpdatedAtInTheCreatingTransaction(t *testing.T) {
 	at := func(d time.Duration) time.Time { return t0.Add(d) }
 	msg := func(tk *ticket.Ticket, n int, created time.Time) *ticket.Message {
 		return &ticket.Message{TicketID: tk.ID, MailboxID: 607, MessageID: fmt.Sprintf("u%d@example.com", n),
-			DedupeKey: fmt.Sprintf("mid:u%d", n), From: ticket.Address{Email: "bob@example.com"}, CreatedAt: created}
+			DedupeKey: fmt.Sprintf("mid:u%d@example.com", n), From: ticket.Address{Email: "bob@example.com"}, CreatedAt: created}
 	}
 	for _, tc := range []struct {
 		name string

@@ -41,8 +41,10 @@ type Tx interface {
 	// EnsureCompany returns the company for the domain, creating it with name.
 	EnsureCompany(name, domain string) (*Company, error)
 
-	// AddMessage stores m with its attachments (content-addressed) and
-	// records m.DedupeKey in the dedupe ledger; sets m.ID.
+	// AddMessage stores m with its attachments (content-addressed) under
+	// m.DedupeKey, which LookupDedupe finds; a message with a Message-ID
+	// carries DedupeKey of it, through which TicketByMessageID finds it;
+	// sets m.ID.
 	AddMessage(m *Message) error
 
 	// NewTicketsBySender counts tickets opened by mails from email since,

@@ -186,10 +186,6 @@ func seedChunk(ctx context.Context, db *sql.DB, from, to int, start time.Time) e
 	if err != nil {
 		return err
 	}
-	dd, err := tx.Prepare(`INSERT INTO dedupe(mailbox_id, dedupe_key, ticket_id, message_id) VALUES (?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
 	for i := from; i < to; i++ {
 		id := int64(i + 1)
 		sender := fmt.Sprintf("s%d@example.com", i%seedSenders)
@@ -208,9 +204,6 @@ func seedChunk(ctx context.Context, db *sql.DB, from, to int, start time.Time) e
 		if _, err := msg.Exec(id, id, mbox, mid, "mid:"+mid, fmt.Sprintf("Sender %d", i%seedSenders), sender, sender,
 			title, at, at, len(raw), "seeded body", []byte(raw)); err != nil {
 			return fmt.Errorf("seed message %d: %w", i, err)
-		}
-		if _, err := dd.Exec(mbox, "mid:"+mid, id, id); err != nil {
-			return fmt.Errorf("seed dedupe %d: %w", i, err)
 		}
 	}
 	return tx.Commit()
