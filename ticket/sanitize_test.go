@@ -1,6 +1,7 @@
 package ticket
 
 import (
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -303,7 +304,7 @@ func oldHTMLToText(s string) string {
 			}
 			txt := string(z.Text())
 			if pre == 0 {
-				txt = collapseSpace(txt)
+				txt = oldCollapseSpace(txt)
 			}
 			sb.WriteString(txt)
 			if inLink {
@@ -363,6 +364,51 @@ func oldHTMLToText(s string) string {
 					}
 				}
 			}
+		}
+	}
+}
+
+// oldCollapseSpace is the text renderer's space collapsing before
+// writeCollapsed, for oldHTMLToText.
+func oldCollapseSpace(s string) string {
+	if !strings.ContainsAny(s, "\r\n\t\f ") {
+		return s
+	}
+	var sb strings.Builder
+	space := false
+	for _, r := range s {
+		if r == ' ' || r == '\n' || r == '\r' || r == '\t' || r == '\f' {
+			if !space {
+				sb.WriteByte(' ')
+			}
+			space = true
+			continue
+		}
+		space = false
+		sb.WriteRune(r)
+	}
+	return sb.String()
+}
+
+// TestWriteCollapsedAsBefore holds writeCollapsed to the rune-by-rune
+// collapsing it replaced, invalid UTF-8 included.
+func TestWriteCollapsedAsBefore(t *testing.T) {
+	cases := []string{"", " ", "a", "a b", "  a \r\n\t\f b  ", "\xff", "\xffa", "a \xff b", "\xe2\x82", "\xe2\x82 x",
+		"Grüße,\n  Jürgen", "tab\there", "\u00a0nbsp\u00a0 kept", "\x00 nul"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []byte(" \r\n\t\fab\xc3\xa9\xff\x80\xe2")
+	for range 20000 {
+		b := make([]byte, rng.IntN(12))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		cases = append(cases, string(b))
+	}
+	for _, c := range cases {
+		var sb strings.Builder
+		writeCollapsed(&sb, []byte(c))
+		if got, want := sb.String(), oldCollapseSpace(c); got != want {
+			t.Fatalf("writeCollapsed(%q) = %q, want %q", c, got, want)
 		}
 	}
 }
