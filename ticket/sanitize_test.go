@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode"
 
 	"github.com/microcosm-cc/bluemonday"
 	"golang.org/x/net/html"
@@ -409,6 +410,55 @@ func TestWriteCollapsedAsBefore(t *testing.T) {
 		writeCollapsed(&sb, []byte(c))
 		if got, want := sb.String(), oldCollapseSpace(c); got != want {
 			t.Fatalf("writeCollapsed(%q) = %q, want %q", c, got, want)
+		}
+	}
+}
+
+// TestFastChecksMatchTheirExpressions holds each byte-loop attribute check
+// to the regular expression it replaced, on random values made of the
+// characters that matter to them (case-folding ones included: "ſ" is an
+// "s" and "K" a "k" under (?i)).
+func TestFastChecksMatchTheirExpressions(t *testing.T) {
+	checks := []struct {
+		fast attrCheck
+		re   *regexp.Regexp
+	}{
+		{rePresentational, regexp.MustCompile(`^[#\w%. -]{1,32}$`)},
+		{isInteger, bluemonday.Integer},
+		{isNumberOrPercent, bluemonday.NumberOrPercent},
+		{isCellAlign, bluemonday.CellAlign},
+		{isCellVerticalAlign, bluemonday.CellVerticalAlign},
+		{isDirection, bluemonday.Direction},
+	}
+	words := []string{"center", "justify", "left", "right", "char", "baseline", "bottom", "middle", "top", "rtl", "ltr"}
+	pieces := []string{"0", "7", "%", "#", ".", " ", "-", "_", "a", "Z", "x", "\n", "\t", "é", "ſ", "K", "\xff", "\x00", ",", "+", "px"}
+	rng := rand.New(rand.NewPCG(3, 4))
+	var values []string
+	for _, w := range words {
+		values = append(values, w, strings.ToUpper(w), w+" ", " "+w, w+"\n", strings.ReplaceAll(w, "s", "ſ"), w+w)
+	}
+	for range 50000 {
+		var sb strings.Builder
+		if rng.IntN(4) == 0 {
+			w := []byte(words[rng.IntN(len(words))])
+			for i := range w {
+				if rng.IntN(2) == 0 {
+					w[i] = byte(unicode.ToUpper(rune(w[i])))
+				}
+			}
+			sb.Write(w)
+		}
+		for range rng.IntN(40) {
+			sb.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		values = append(values, sb.String())
+	}
+	values = append(values, "", strings.Repeat("1", 32), strings.Repeat("1", 33), "100%", "%", "1%%", "justiſy")
+	for _, c := range checks {
+		for _, v := range values {
+			if got, want := c.fast.Match([]byte(v)), c.re.Match([]byte(v)); got != want {
+				t.Errorf("check for %s on %q = %v, want %v", c.re, v, got, want)
+			}
 		}
 	}
 }
