@@ -71,7 +71,7 @@ func Seed(ctx context.Context, s *Store, n int) error {
 // once and keeping it in $TMPDIR for later runs.
 func seededPath(b *testing.B, n int) string {
 	b.Helper()
-	path := filepath.Join(os.TempDir(), fmt.Sprintf("postdesk-bench-seed-%d.db", n))
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("postdesk-bench-seed-%d-v%d.db", n, SchemaVersion()))
 	if _, err := os.Stat(path); err == nil {
 		return path
 	}

@@ -53,6 +53,16 @@ func migrations() ([]migration, error) {
 	return ms, nil
 }
 
+// SchemaVersion is the version of the newest migration this binary
+// knows: the schema a store has once Open has run.
+func SchemaVersion() int {
+	ms, err := migrations()
+	if err != nil || len(ms) == 0 {
+		return 0
+	}
+	return ms[len(ms)-1].version
+}
+
 // migrate applies every migration newer than the database, each in its own
 // transaction together with its schema_migrations row. A database whose
 // version is newer than the newest migration known to this binary is an

@@ -97,9 +97,11 @@ func (s *scaleSide) close() {
 
 // seededStore returns a private copy of a store holding n seeded tickets,
 // synced to disk.
-// The seeded file is built once and kept in $TMPDIR for later runs.
+// The seeded file is built once per schema version and kept in $TMPDIR for
+// later runs (a store of an older schema would be migrated by the daemon
+// under test, not built as this schema builds it).
 func seededStore(b *bench, n int) (string, error) {
-	cache := filepath.Join(os.TempDir(), fmt.Sprintf("postdesk-bench-scale-%d.db", n))
+	cache := filepath.Join(os.TempDir(), fmt.Sprintf("postdesk-bench-scale-%d-v%d.db", n, store.SchemaVersion()))
 	if _, err := os.Stat(cache); err != nil {
 		b.logf("scale: seeding %d tickets into %s (kept for later runs)", n, cache)
 		start := time.Now()
@@ -123,8 +125,8 @@ func seededStore(b *bench, n int) (string, error) {
 
 // seed creates the store's schema at path (store.Open runs the
 // migrations) and fills it with direct SQL in large transactions: n
-// tickets from seedSenders persons, each with one message and its dedupe
-// entry, created one every 30 s up to now, two thirds of them closed.
+// tickets from seedSenders persons, each with one message (and its dedupe
+// key), created one every 30 s up to now, two thirds of them closed.
 func seed(path string, n int) error {
 	st, err := store.Open(path, store.Options{Logger: quietLogger()})
 	if err != nil {
