@@ -2,9 +2,7 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -67,15 +65,7 @@ func TestDedupeIndex(t *testing.T) {
 	}
 
 	mustView(t, s, func(tx ticket.Tx) error {
-		for _, c := range []struct {
-			mailbox int64
-			key     string
-			want    int64
-		}{{1, "mid:same@example.com", first.ID}, {2, "mid:same@example.com", other.ID}, {1, hashKey, first.ID}} {
-			if id, err := tx.LookupDedupe(c.mailbox, c.key); err != nil || id != c.want {
-				t.Errorf("LookupDedupe(%d, %q) = %d, %v; want %d", c.mailbox, c.key, id, err, c.want)
-			}
-		}
+		wantLookups(t, tx, []lookup{{1, "mid:same@example.com", first.ID}, {2, "mid:same@example.com", other.ID}, {1, hashKey, first.ID}})
 		for _, c := range []struct {
 			mailbox int64
 			key     string
@@ -100,26 +90,7 @@ func TestDedupeIndex(t *testing.T) {
 // ledger was a table of its own, to 0006: what the ledger held is found
 // as before, replays are refused, the table is gone and threading works.
 func TestDedupeMigration(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "postdesk.db")
-	db, err := sql.Open("sqlite3", dsn(path, "_journal_mode=WAL"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ms, err := migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range ms {
-		if m.version >= 6 {
-			break
-		}
-		if err := apply(context.Background(), db, m); err != nil {
-			t.Fatal(err)
-		}
-	}
+	path, db := storeBefore(t, 6)
 	// What AddMessage wrote before: the message and its ledger row.
 	for i, m := range []struct {
 		mailbox   int64
@@ -140,35 +111,37 @@ func TestDedupeMigration(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	db.Close()
-
-	s, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := upgrade(t, path, db)
 	if n := countRows(t, s.rdb, `SELECT count(*) FROM sqlite_schema WHERE name IN ('dedupe', 'messages_message_id')`); n != 0 {
 		t.Errorf("%d of the dedupe table and messages_message_id left", n)
 	}
 	mustView(t, s, func(tx ticket.Tx) error {
-		for _, c := range []struct {
-			mailbox int64
-			key     string
-			want    int64
-		}{{1, "mid:a@example.com", 1}, {2, "mid:a@example.com", 2}, {1, "sha256:00ff", 3}} {
-			if id, err := tx.LookupDedupe(c.mailbox, c.key); err != nil || id != c.want {
-				t.Errorf("LookupDedupe(%d, %q) = %d, %v; want %d", c.mailbox, c.key, id, err, c.want)
-			}
-		}
+		wantLookups(t, tx, []lookup{{1, "mid:a@example.com", 1}, {2, "mid:a@example.com", 2}, {1, "sha256:00ff", 3}})
 		if id, err := tx.TicketByMessageID([]string{"a@example.com"}); err != nil || id != 1 {
 			t.Errorf("TicketByMessageID(a) = %d, %v; want 1", id, err)
 		}
 		return nil
 	})
-	err = s.Update(context.Background(), func(tx ticket.Tx) error {
+	err := s.Update(context.Background(), func(tx ticket.Tx) error {
 		return tx.AddMessage(&ticket.Message{TicketID: 2, MailboxID: 2, MessageID: "a@example.com", DedupeKey: "mid:a@example.com"})
 	})
 	if !errors.Is(err, ErrDuplicate) {
 		t.Errorf("a replay after the migration = %v, want ErrDuplicate", err)
+	}
+}
+
+// lookup is a dedupe key of a mailbox and the ticket it should find.
+type lookup struct {
+	mailbox int64
+	key     string
+	want    int64
+}
+
+func wantLookups(t *testing.T, tx ticket.Tx, cases []lookup) {
+	t.Helper()
+	for _, c := range cases {
+		if id, err := tx.LookupDedupe(c.mailbox, c.key); err != nil || id != c.want {
+			t.Errorf("LookupDedupe(%d, %q) = %d, %v; want %d", c.mailbox, c.key, id, err, c.want)
+		}
 	}
 }

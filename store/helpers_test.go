@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
@@ -94,4 +95,48 @@ func metricFamily(t testing.TB, reg *prometheus.Registry, name string) *dto.Metr
 func gaugeValue(t testing.TB, reg *prometheus.Registry, name string) float64 {
 	t.Helper()
 	return metricFamily(t, reg, name).GetMetric()[0].GetGauge().GetValue()
+}
+
+// storeBefore returns a database file at t.TempDir() with the migrations
+// before version applied (an older postdesk's store), and a connection to
+// it for the test to fill; the test closes it before opening a Store.
+func storeBefore(t testing.TB, version int) (string, *sql.DB) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "postdesk.db")
+	db, err := sql.Open("sqlite3", dsn(path, "_journal_mode=WAL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.version >= version {
+			break
+		}
+		if err := apply(context.Background(), db, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return path, db
+}
+
+// upgrade closes db, the older store filled by the test, and opens it as a
+// Store, which runs the newer migrations.
+func upgrade(t testing.TB, path string, db *sql.DB) *Store {
+	t.Helper()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }

@@ -1,9 +1,6 @@
 package store
 
 import (
-	"context"
-	"database/sql"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -13,26 +10,7 @@ import (
 // TestSenderMinutesMigration upgrades a store with tickets to migration
 // 0005: the last two hours are counted, older tickets are not.
 func TestSenderMinutesMigration(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "postdesk.db")
-	db, err := sql.Open("sqlite3", dsn(path, "_journal_mode=WAL"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ms, err := migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range ms {
-		if m.version >= 5 {
-			break
-		}
-		if err := apply(context.Background(), db, m); err != nil {
-			t.Fatal(err)
-		}
-	}
+	path, db := storeBefore(t, 5)
 	now := time.Now()
 	for _, tk := range []struct {
 		sender string
@@ -44,13 +22,7 @@ func TestSenderMinutesMigration(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	db.Close()
-
-	s, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := upgrade(t, path, db)
 	mustView(t, s, func(tx ticket.Tx) error {
 		for _, c := range []struct {
 			sender string
