@@ -423,7 +423,7 @@ func TestFastChecksMatchTheirExpressions(t *testing.T) {
 		fast attrCheck
 		re   *regexp.Regexp
 	}{
-		{rePresentational, regexp.MustCompile(`^[#\w%. -]{1,32}$`)},
+		{isPresentational, regexp.MustCompile(`^[#\w%. -]{1,32}$`)},
 		{isInteger, bluemonday.Integer},
 		{isNumberOrPercent, bluemonday.NumberOrPercent},
 		{isCellAlign, bluemonday.CellAlign},
