@@ -57,7 +57,15 @@ func migrations() ([]migration, error) {
 // knows: the schema a store has once Open has run.
 func SchemaVersion() int {
 	ms, err := migrations()
-	if err != nil || len(ms) == 0 {
+	if err != nil {
+		return 0
+	}
+	return newest(ms)
+}
+
+// newest is the version of the last of ms (in version order), 0 for none.
+func newest(ms []migration) int {
+	if len(ms) == 0 {
 		return 0
 	}
 	return ms[len(ms)-1].version
@@ -82,11 +90,7 @@ func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
 	if err := db.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
-	known := 0
-	if len(ms) > 0 {
-		known = ms[len(ms)-1].version
-	}
-	if current > known {
+	if known := newest(ms); current > known {
 		return fmt.Errorf("database schema version %d is newer than this program knows (%d): upgrade postdesk", current, known)
 	}
 	for _, m := range ms {

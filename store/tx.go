@@ -107,11 +107,12 @@ func (t *txn) LookupDedupe(mailboxID int64, key string) (int64, error) {
 
 func (t *txn) TicketByMessageID(ids []string) (int64, error) {
 	for _, mid := range ids {
-		if strings.TrimSpace(mid) == "" {
-			continue // no key: DedupeKey would hash the (empty) raw bytes
+		key, ok := ticket.MessageIDKey(mid)
+		if !ok {
+			continue
 		}
 		var id int64
-		err := t.q.queryRow(qTicketByMessageID, ticket.DedupeKey(mid, nil)).Scan(&id)
+		err := t.q.queryRow(qTicketByMessageID, key).Scan(&id)
 		if err == nil {
 			return id, nil
 		}

@@ -34,13 +34,13 @@ func fromJSON(s string, v any) error {
 // checkDedupeKey holds a message's dedupe key to its Message-ID:
 // TicketByMessageID looks a Message-ID up by its key alone.
 func checkDedupeKey(messageID, key string) error {
-	if strings.TrimSpace(messageID) != "" {
-		if want := ticket.DedupeKey(messageID, nil); key != want {
+	if want, ok := ticket.MessageIDKey(messageID); ok {
+		if key != want {
 			return fmt.Errorf("dedupe key %q is not the key of Message-ID %q (%q)", key, messageID, want)
 		}
 		return nil
 	}
-	if strings.HasPrefix(key, "mid:") {
+	if strings.HasPrefix(key, ticket.MessageIDKeyPrefix) {
 		return fmt.Errorf("dedupe key %q names a Message-ID, but the message has none", key)
 	}
 	return nil

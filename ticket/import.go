@@ -14,11 +14,25 @@ import (
 // mailbox: its Message-ID, or a hash of the raw bytes when it has none
 // (DESIGN "Import semantics" step 2).
 func DedupeKey(messageID string, raw []byte) string {
-	if id := strings.TrimSpace(messageID); id != "" {
-		return "mid:" + id
+	if key, ok := MessageIDKey(messageID); ok {
+		return key
 	}
 	sum := sha256.Sum256(raw)
 	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// MessageIDKeyPrefix begins the dedupe key of a mail with a Message-ID.
+const MessageIDKeyPrefix = "mid:"
+
+// MessageIDKey is the dedupe key of a mail with this Message-ID; ok is
+// false for a blank one (DedupeKey hashes the raw bytes instead). The
+// store finds a Message-ID for threading by this key.
+func MessageIDKey(messageID string) (key string, ok bool) {
+	id := strings.TrimSpace(messageID)
+	if id == "" {
+		return "", false
+	}
+	return MessageIDKeyPrefix + id, true
 }
 
 // importOpts are the internal variations of an import.
