@@ -297,18 +297,35 @@ func (s *Store) RawMessage(ctx context.Context, messageID int64) (raw []byte, er
 	err = s.readTx(ctx, func(tx *sql.Tx) error {
 		var size int64
 		var inChunks bool
-		err := tx.QueryRowContext(ctx, `SELECT raw, raw_size, raw_chunked FROM messages WHERE id = ?`, messageID).
-			Scan(&raw, &size, &inChunks)
+		var holesJSON string
+		err := tx.QueryRowContext(ctx, `SELECT raw, raw_size, raw_chunked, raw_holes FROM messages WHERE id = ?`, messageID).
+			Scan(&raw, &size, &inChunks, &holesJSON)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("message %d: %w", messageID, ticket.ErrNotFound)
 		}
 		if err != nil {
 			return fmt.Errorf("message %d: %w", messageID, classify(err))
 		}
+		var holes []ticket.RawHole
+		if err := fromJSON(holesJSON, &holes); err != nil {
+			return fmt.Errorf("message %d: raw_holes: %w", messageID, err)
+		}
+		stored := size
+		for _, h := range holes {
+			stored -= h.Len
+		}
 		if inChunks {
-			if raw, err = readChunks(ctx, tx, qRawChunks, messageID, size); err != nil {
+			if raw, err = readChunks(ctx, tx, qRawChunks, messageID, stored); err != nil {
 				return fmt.Errorf("message %d: %w", messageID, classify(err))
 			}
+		}
+		if raw == nil {
+			raw = []byte{}
+		}
+		if raw, err = ticket.JoinRaw(raw, holes, size, func(sha string) ([]byte, error) {
+			return readBlob(ctx, tx, sha)
+		}); err != nil {
+			return fmt.Errorf("message %d: %w", messageID, err)
 		}
 		return nil
 	})
@@ -319,6 +336,24 @@ func (s *Store) RawMessage(ctx context.Context, messageID int64) (raw []byte, er
 		raw = []byte{}
 	}
 	return raw, nil
+}
+
+// readBlob returns the bytes of the blob sha256.
+func readBlob(ctx context.Context, tx *sql.Tx, sha256 string) ([]byte, error) {
+	var data []byte
+	var size int64
+	var inChunks bool
+	err := tx.QueryRowContext(ctx, `SELECT data, size, chunked FROM blobs WHERE sha256 = ?`, sha256).Scan(&data, &size, &inChunks)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("blob %s: %w", sha256, ticket.ErrNotFound)
+	}
+	if err != nil {
+		return nil, classify(err)
+	}
+	if inChunks {
+		return readChunks(ctx, tx, qBlobChunks, sha256, size)
+	}
+	return data, nil
 }
 
 // readTx runs fn in one read transaction on the read pool: one snapshot

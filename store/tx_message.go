@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -79,19 +80,23 @@ func (t *txn) AddMessage(m *ticket.Message) error {
 	if cc == nil {
 		cc = []ticket.Address{}
 	}
-	raw, inChunks := m.Raw, chunked(len(m.Raw))
+	stored, holes, err := rawToStore(m)
+	if err != nil {
+		return fmt.Errorf("add message to ticket %d: %w", m.TicketID, err)
+	}
+	raw, inChunks := stored, chunked(len(stored))
 	if inChunks {
 		raw = []byte{}
 	}
 	res, err := t.q.exec(`INSERT INTO messages(ticket_id, mailbox_id, message_id, dedupe_key,
 		in_reply_to, refs, from_name, from_email, from_lower, to_addrs, cc_addrs, subject, date,
-		automatic, source, created_at, raw_size, text_body, html_body, raw, raw_chunked)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		automatic, source, created_at, raw_size, text_body, html_body, raw, raw_chunked, raw_holes)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.TicketID, m.MailboxID, m.MessageID, m.DedupeKey,
 		jsonText(inReplyTo), jsonText(refs), m.From.Name, m.From.Email, lower(m.From.Email),
 		jsonText(to), jsonText(cc), m.Subject, nanos(m.Date),
 		boolInt(m.Automatic), string(m.Source), m.CreatedAt.UnixNano(), len(m.Raw),
-		m.TextBody, m.HTMLBody, raw, boolInt(inChunks))
+		m.TextBody, m.HTMLBody, raw, boolInt(inChunks), holes)
 	if err != nil {
 		return t.fail(fmt.Sprintf("add message to ticket %d", m.TicketID), err)
 	}
@@ -100,7 +105,7 @@ func (t *txn) AddMessage(m *ticket.Message) error {
 		return t.fail("add message", err)
 	}
 	if inChunks {
-		if err := t.writeChunks("store raw message", qInsertRawChunk, id, m.Raw); err != nil {
+		if err := t.writeChunks("store raw message", qInsertRawChunk, id, stored); err != nil {
 			return err
 		}
 	}
@@ -122,6 +127,24 @@ func (t *txn) AddMessage(m *ticket.Message) error {
 	}
 	m.ID = id
 	return nil
+}
+
+// rawToStore returns what of m.Raw the store keeps: m.RawStored and the
+// JSON of m.RawHoles when the holes fit and each names an attachment of
+// m (whose blob the same transaction writes), else m.Raw whole.
+func rawToStore(m *ticket.Message) (stored []byte, holes string, err error) {
+	if len(m.RawHoles) == 0 {
+		return m.Raw, "", nil
+	}
+	if err := ticket.CheckRawHoles(int64(len(m.RawStored)), m.RawHoles, int64(len(m.Raw))); err != nil {
+		return nil, "", err
+	}
+	for _, h := range m.RawHoles {
+		if !slices.ContainsFunc(m.Attachments, func(a ticket.Attachment) bool { return a.SHA256 == h.SHA256 }) {
+			return nil, "", fmt.Errorf("raw message hole names attachment %s, which the message does not have", h.SHA256)
+		}
+	}
+	return m.RawStored, jsonText(m.RawHoles), nil
 }
 
 func (t *txn) addAttachment(messageID int64, position int, a ticket.Attachment) error {

@@ -58,6 +58,7 @@ func FuzzParseMail(f *testing.F) {
 			return
 		}
 		checkMailInvariants(t, m)
+		roundTrip(t, raw) // the stored raw message is the mail
 	})
 }
 

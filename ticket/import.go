@@ -200,18 +200,25 @@ type incoming struct {
 	rule      *Rule
 	now       time.Time
 	bypassCap bool
+	// stored and holes are the raw mail as the store keeps it (splitRaw).
+	stored []byte
+	holes  []RawHole
 }
 
 // newIncoming prepares a parsed mail for the transaction: everything that
 // can be computed before it (dedupe key, robot check, the content address
-// of each attachment) is, so that the serial commit does less.
+// of each attachment, the raw mail without the base64 its attachments give
+// back) is, so that the serial commit does less.
 func (s *Service) newIncoming(mb Mailbox, req ImportRequest, m *Mail, rule *Rule, now time.Time, bypassCap bool) *incoming {
 	for i := range m.Attachments {
 		a := &m.Attachments[i]
 		sum := sha256.Sum256(a.Data)
 		a.SHA256 = hex.EncodeToString(sum[:])
 	}
+	stored, holes := splitRaw(req.Raw, m.Attachments)
 	return &incoming{
+		stored:    stored,
+		holes:     holes,
 		mb:        mb,
 		req:       req,
 		mail:      m,
@@ -349,6 +356,8 @@ func messageFrom(in *incoming, ticketID int64) *Message {
 		Raw:         in.req.Raw,
 		Attachments: m.Attachments,
 		CreatedAt:   in.now,
+		RawHoles:    in.holes,
+		RawStored:   in.stored,
 	}
 }
 

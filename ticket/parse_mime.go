@@ -173,6 +173,7 @@ func (p *parser) leaf(e entity, body []byte, parentType string) error {
 			return nil
 		}
 		p.addAttachment(e.filename, e.ctype, e.contentID, false, data)
+		p.markEncoded(e.cte, body)
 	case e.ctype == "application/mac-binhex40" || e.ctype == "application/mac-binhex":
 		data := decodeTransfer(e.cte, body)
 		if name, file, err := decodeBinHex(data); err == nil {
@@ -183,6 +184,7 @@ func (p *parser) leaf(e entity, body []byte, parentType string) error {
 			return nil
 		}
 		p.addAttachment(e.filename, e.ctype, e.contentID, false, data)
+		p.markEncoded(e.cte, body)
 	case e.ctype == "message/rfc822" || e.ctype == "message/global":
 		data := decodeTransfer(e.cte, body)
 		name := e.filename
@@ -197,6 +199,7 @@ func (p *parser) leaf(e entity, body []byte, parentType string) error {
 			name += ".eml"
 		}
 		p.addAttachment(name, e.ctype, e.contentID, false, data)
+		p.markEncoded(e.cte, body)
 	case (e.ctype == "text/plain" || e.ctype == "text/html") && !isAttachment:
 		data := decodeTransfer(e.cte, body)
 		text := decodeCharset(e.params["charset"], data)
@@ -207,6 +210,7 @@ func (p *parser) leaf(e entity, body []byte, parentType string) error {
 			}
 
 			p.addAttachment("", e.ctype, e.contentID, false, data)
+			p.markEncoded(e.cte, body)
 			return nil
 		}
 		if parentType == "multipart/alternative" && len(p.textParts) > p.altBase {
@@ -241,6 +245,7 @@ func (p *parser) leaf(e entity, body []byte, parentType string) error {
 			}
 		}
 		p.addAttachment(e.filename, e.ctype, e.contentID, inline, data)
+		p.markEncoded(e.cte, body)
 	}
 	return nil
 }
@@ -301,6 +306,14 @@ func (p *parser) addAttachment(name, ctype, cid string, inline bool, data []byte
 		Inline:      inline,
 		Data:        data,
 	})
+}
+
+// markEncoded notes the base64 text the last attachment was decoded from
+// (see splitRaw): body, its part's body, aliases the raw mail.
+func (p *parser) markEncoded(cte string, body []byte) {
+	if cte == "base64" {
+		p.m.Attachments[len(p.m.Attachments)-1].encoded = body
+	}
 }
 
 // innerSubject returns the decoded Subject of an embedded message.

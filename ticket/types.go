@@ -29,6 +29,10 @@ type Attachment struct {
 	// SHA256 is the hex SHA-256 of Data, the store's content address. The
 	// import sets it before its transaction; "" lets the store compute it.
 	SHA256 string
+
+	// encoded is the base64 text in the raw mail Data was decoded from,
+	// nil for any other transfer encoding (see splitRaw).
+	encoded []byte
 }
 
 // Header holds decoded header fields by canonical MIME key
@@ -174,6 +178,12 @@ type Message struct {
 	Raw         []byte
 	Attachments []Attachment
 	CreatedAt   time.Time
+
+	// RawHoles, when set, are the spans of Raw that Attachments give back
+	// exactly (see RawHole), and RawStored is Raw without them: the store
+	// keeps RawStored and the holes instead of Raw.
+	RawHoles  []RawHole
+	RawStored []byte
 }
 
 // QuarantineItem is a mail that could not be imported, kept with its raw

@@ -1,6 +1,7 @@
 package faulttest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io/fs"
@@ -67,6 +68,19 @@ func newImporter(t testing.TB, dir string) *importer {
 	return &importer{st: st, svc: svc}
 }
 
+// checkRaw fails t unless the stored message id gives raw back exactly
+// (ticket.RawHole: attachments' base64 is kept in their blobs).
+func checkRaw(t testing.TB, st *store.Store, id int64, raw []byte) {
+	t.Helper()
+	got, err := st.RawMessage(context.Background(), id)
+	if err != nil {
+		t.Fatalf("RawMessage(%d): %v", id, err)
+	}
+	if !bytes.Equal(got, raw) {
+		t.Fatalf("RawMessage(%d) gave %d bytes that differ from the %d imported", id, len(got), len(raw))
+	}
+}
+
 // allowedImportErr reports whether err is an answer the core may give to
 // bad input (anything else — and any panic — is a bug).
 func allowedImportErr(err error) bool {
@@ -80,7 +94,8 @@ func allowedImportErr(err error) bool {
 
 // TestCorporaImport imports every file of the shared corpora (mail or
 // not) through the import core on a real store: no panic, only the
-// documented errors, and a second import of each adds nothing.
+// documented errors, the stored raw message the file byte for byte, and a
+// second import of each adds nothing.
 func TestCorporaImport(t *testing.T) {
 	t.Parallel()
 	files := corpusFiles(t)
@@ -103,6 +118,9 @@ func TestCorporaImport(t *testing.T) {
 		survived++
 		if err != nil || res.Outcome == ticket.OutcomeQuarantined || res.Outcome == ticket.OutcomeIgnored {
 			continue
+		}
+		if res.Outcome != ticket.OutcomeDuplicate {
+			checkRaw(t, imp.st, res.MessageID, raw)
 		}
 		again, err := imp.svc.Import(ctx, ticket.ImportRequest{MailboxID: 607, Raw: raw, Source: ticket.SourceCLI})
 		if err != nil || again.Outcome != ticket.OutcomeDuplicate {

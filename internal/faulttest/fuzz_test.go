@@ -10,7 +10,7 @@ import (
 
 // FuzzImport runs the parser and the import transaction on a real store:
 // no panic, only documented errors, and an imported mail imported again is
-// a duplicate of the same ticket. Seeded from the shared corpora and the
+// a duplicate of the same ticket, its raw message stored exactly. Seeded from the shared corpora and the
 // hostile mails.
 //
 //	go test -run XXX -fuzz FuzzImport -fuzztime 10m ./internal/faulttest/
@@ -39,6 +39,7 @@ func FuzzImport(f *testing.F) {
 		if res.Outcome != ticket.OutcomeCreated && res.Outcome != ticket.OutcomeAppended {
 			return
 		}
+		checkRaw(t, imp.st, res.MessageID, raw)
 		again, err := imp.svc.Import(ctx, ticket.ImportRequest{MailboxID: 607, Raw: raw, Source: ticket.SourceHTTP})
 		if err != nil {
 			t.Fatalf("second Import: %v", err)

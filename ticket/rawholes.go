@@ -1,0 +1,245 @@
+package ticket
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"sort"
+)
+
+// A stored message keeps its raw bytes exactly, but not its attachments
+// twice: an attachment's base64 text in the raw mail is left out of the
+// stored copy (the "skeleton") whenever the attachment's blob, which the
+// store keeps anyway, regenerates it byte for byte. Mail clients write
+// base64 in lines of one length (76 characters, RFC 2045 §6.8) with one
+// kind of line break, so that is nearly always; anything else (other
+// wrapping, blanks, broken base64 the parser decoded leniently) stays in
+// the skeleton as it came.
+
+// RawHole is one span left out of a stored message's raw bytes: the
+// standard padded base64 of the blob SHA256, in lines of Line characters
+// joined by "\r\n" (CRLF) or "\n", with no line break after the last line.
+// At is where it goes in the skeleton, Len its length in the raw mail.
+type RawHole struct {
+	At     int64  `json:"at"`
+	Len    int64  `json:"len"`
+	SHA256 string `json:"sha256"`
+	Line   int    `json:"line"`
+	CRLF   bool   `json:"crlf,omitempty"`
+}
+
+// minHoleData is the smallest attachment whose base64 is left out: below
+// it the hole's bookkeeping is about the size of what it saves.
+const minHoleData = 1024
+
+// splitRaw returns raw without the base64 text of those attachments that
+// regenerate it (their SHA256 set), and the holes that say where it goes.
+// holes is nil, and skeleton raw itself, when no attachment does.
+func splitRaw(raw []byte, atts []Attachment) (skeleton []byte, holes []RawHole) {
+	type span struct {
+		off int
+		h   RawHole
+	}
+	var spans []span
+	for i := range atts {
+		a := &atts[i]
+		if len(a.Data) < minHoleData || a.SHA256 == "" {
+			continue
+		}
+		off, ok := offsetIn(raw, a.encoded)
+		if !ok {
+			continue
+		}
+		line, crlf, ok := base64Layout(a.encoded)
+		if !ok {
+			continue
+		}
+		n := base64LinesLen(len(a.Data), line, crlf)
+		if n > len(a.encoded) || !matchBase64Lines(a.encoded[:n], a.Data, line, crlf) {
+			continue
+		}
+		spans = append(spans, span{off, RawHole{Len: int64(n), SHA256: a.SHA256, Line: line, CRLF: crlf}})
+	}
+	if len(spans) == 0 {
+		return raw, nil
+	}
+	sort.Slice(spans, func(i, j int) bool { return spans[i].off < spans[j].off })
+	size := len(raw)
+	kept := spans[:0]
+	end := 0
+	for _, s := range spans {
+		if s.off < end {
+			continue // overlaps the one before: cannot happen for MIME parts
+		}
+		kept = append(kept, s)
+		end = s.off + int(s.h.Len)
+		size -= int(s.h.Len)
+	}
+	skeleton = make([]byte, 0, size)
+	holes = make([]RawHole, 0, len(kept))
+	prev := 0
+	for _, s := range kept {
+		skeleton = append(skeleton, raw[prev:s.off]...)
+		s.h.At = int64(len(skeleton))
+		holes = append(holes, s.h)
+		prev = s.off + int(s.h.Len)
+	}
+	return append(skeleton, raw[prev:]...), holes
+}
+
+// offsetIn returns where sub begins in raw when sub is a slice of raw's
+// array (the parser's bodies are).
+func offsetIn(raw, sub []byte) (int, bool) {
+	if len(sub) == 0 || len(raw) == 0 {
+		return 0, false
+	}
+	off := cap(raw) - cap(sub)
+	if off < 0 || off+len(sub) > len(raw) || &raw[off] != &sub[0] {
+		return 0, false
+	}
+	return off, true
+}
+
+// base64Layout reads the line length and line break of base64 text from
+// its first line; the length must be a whole number of quanta.
+func base64Layout(b []byte) (line int, crlf, ok bool) {
+	line = bytes.IndexByte(b, '\n')
+	if line < 0 {
+		return len(b) - len(b)%4, false, len(b) >= 4
+	}
+	if line > 0 && b[line-1] == '\r' {
+		line--
+		crlf = true
+	}
+	return line, crlf, line >= 4 && line%4 == 0
+}
+
+// base64LinesLen is the length of the base64 of n bytes in lines of line
+// characters.
+func base64LinesLen(n, line int, crlf bool) int {
+	enc := base64.StdEncoding.EncodedLen(n)
+	if enc == 0 {
+		return 0
+	}
+	eol := 1
+	if crlf {
+		eol = 2
+	}
+	return enc + (enc-1)/line*eol
+}
+
+// base64Block is how much data matchBase64Lines and appendBase64Lines
+// encode at a time (a multiple of 3), so that neither holds a whole
+// attachment's base64.
+const base64Block = 48 << 10
+
+// eachBase64Piece calls fn with data's base64 in lines of line characters
+// joined by eol, a piece at a time (text or a line break); it stops when
+// fn returns false and reports whether it went through.
+func eachBase64Piece(data []byte, line int, eol []byte, fn func(piece []byte) bool) bool {
+	buf := make([]byte, base64.StdEncoding.EncodedLen(min(base64Block, len(data))))
+	col := 0 // characters of the current line already given
+	for len(data) > 0 {
+		chunk := data[:min(base64Block, len(data))]
+		data = data[len(chunk):]
+		enc := buf[:base64.StdEncoding.EncodedLen(len(chunk))]
+		base64.StdEncoding.Encode(enc, chunk)
+		for len(enc) > 0 {
+			if col == line {
+				if !fn(eol) {
+					return false
+				}
+				col = 0
+			}
+			piece := enc[:min(line-col, len(enc))]
+			enc = enc[len(piece):]
+			col += len(piece)
+			if !fn(piece) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// matchBase64Lines reports whether b is exactly data's base64 in lines of
+// line characters (no break after the last).
+func matchBase64Lines(b, data []byte, line int, crlf bool) bool {
+	return eachBase64Piece(data, line, eolBytes(crlf), func(piece []byte) bool {
+		if !bytes.HasPrefix(b, piece) {
+			return false
+		}
+		b = b[len(piece):]
+		return true
+	}) && len(b) == 0
+}
+
+// appendBase64Lines appends data's base64 in lines of line characters.
+func appendBase64Lines(dst, data []byte, line int, crlf bool) []byte {
+	eachBase64Piece(data, line, eolBytes(crlf), func(piece []byte) bool {
+		dst = append(dst, piece...)
+		return true
+	})
+	return dst
+}
+
+func eolBytes(crlf bool) []byte {
+	if crlf {
+		return []byte("\r\n")
+	}
+	return []byte("\n")
+}
+
+// JoinRaw rebuilds a stored message's raw bytes (size of them) from its
+// skeleton and holes, blob giving each hole's attachment data by its
+// SHA-256. Holes that do not fit the skeleton, and blobs whose bytes do not
+// have that SHA-256 or do not give the hole's length, are an error: never
+// a raw mail other than the one imported.
+func JoinRaw(skeleton []byte, holes []RawHole, size int64, blob func(sha256 string) ([]byte, error)) ([]byte, error) {
+	if len(holes) == 0 {
+		if int64(len(skeleton)) != size {
+			return nil, fmt.Errorf("stored raw message is %d bytes, want %d", len(skeleton), size)
+		}
+		return skeleton, nil
+	}
+	if err := CheckRawHoles(int64(len(skeleton)), holes, size); err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, size)
+	prev := int64(0)
+	for i, h := range holes {
+		out = append(out, skeleton[prev:h.At]...)
+		prev = h.At
+		data, err := blob(h.SHA256)
+		if err != nil {
+			return nil, fmt.Errorf("raw message part %d: attachment %s: %w", i, h.SHA256, err)
+		}
+		if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != h.SHA256 {
+			return nil, fmt.Errorf("raw message part %d: attachment %s: the blob's bytes have another SHA-256", i, h.SHA256)
+		}
+		if got := base64LinesLen(len(data), h.Line, h.CRLF); int64(got) != h.Len {
+			return nil, fmt.Errorf("raw message part %d: attachment %s gives %d bytes of base64, want %d", i, h.SHA256, got, h.Len)
+		}
+		out = appendBase64Lines(out, data, h.Line, h.CRLF)
+	}
+	return append(out, skeleton[prev:]...), nil
+}
+
+// CheckRawHoles checks that holes fit a skeleton of skelLen bytes, in
+// order, and make a raw message of size bytes.
+func CheckRawHoles(skelLen int64, holes []RawHole, size int64) error {
+	total, prev := skelLen, int64(0)
+	for i, h := range holes {
+		if h.At < prev || h.At > skelLen || h.Len <= 0 || h.Line < 4 || h.Line%4 != 0 || h.SHA256 == "" {
+			return fmt.Errorf("raw message part %d: invalid hole %+v", i, h)
+		}
+		prev = h.At
+		total += h.Len
+	}
+	if total != size {
+		return fmt.Errorf("stored raw message and its attachments make %d bytes, want %d", total, size)
+	}
+	return nil
+}
