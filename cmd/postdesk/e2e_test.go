@@ -404,6 +404,38 @@ func TestE2EImportMboxAndMaildir(t *testing.T) {
 	}
 }
 
+// TestE2ERawMessageKept gets an imported mail back byte for byte with
+// "tickets raw", its attachment's base64 rebuilt from the stored blob.
+func TestE2ERawMessageKept(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, freePort(t), "")
+	data := make([]byte, 4000)
+	for i := range data {
+		data[i] = byte(i * 13)
+	}
+	enc := base64.StdEncoding.EncodeToString(data)
+	var b strings.Builder
+	b.WriteString("From: ann@acme.example\nSubject: with a file\nMessage-ID: <raw-1@x>\nMIME-Version: 1.0\n" +
+		"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nsee file\n--b\n" +
+		"Content-Type: application/octet-stream; name=f.bin\nContent-Transfer-Encoding: base64\n\n")
+	for len(enc) > 76 {
+		b.WriteString(enc[:76] + "\n")
+		enc = enc[76:]
+	}
+	b.WriteString(enc + "\n--b--\n")
+	mail := []byte(b.String())
+	os.WriteFile(filepath.Join(dir, "m.eml"), mail, 0o600)
+	if r := pd(t, nil, "import", "--config", cfg, "--mailbox", "607", filepath.Join(dir, "m.eml")); r.code != 0 || !strings.Contains(r.stdout, "1 created") {
+		t.Fatalf("import: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	if r := pd(t, nil, "tickets", "raw", "1", "--config", cfg); r.code != 0 || r.stdout != string(mail) {
+		t.Fatalf("tickets raw 1: exit %d, %d bytes, want the %d imported (%s)", r.code, len(r.stdout), len(mail), r.stderr)
+	}
+	if r := pd(t, nil, "tickets", "raw", "2", "--config", cfg); r.code == 0 || !strings.Contains(r.stderr, "not found") {
+		t.Fatalf("tickets raw of a missing message: exit %d, %s", r.code, r.stderr)
+	}
+}
+
 func TestE2EConfigErrorsExit2(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "bad.yaml")

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -103,7 +104,32 @@ func newTicketsCmd(a *app) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(list, show)
+	raw := &cobra.Command{
+		Use:   "raw MESSAGE-ID",
+		Short: "Write a stored message's raw mail, byte for byte, to stdout",
+		Long: `Write a stored message's raw mail to stdout exactly as it came. MESSAGE-ID
+is the message's number ("#12" in "tickets show"). Attachments are kept
+once, decoded; their base64 in the raw mail is rebuilt from them.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := strconv.ParseInt(strings.TrimPrefix(args[0], "#"), 10, 64)
+			if err != nil {
+				return usageErr(fmt.Errorf("message id %q: not a number", args[0]))
+			}
+			c, err := a.openCore(false)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			b, err := c.store.RawMessage(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			_, err = a.stdout.Write(b)
+			return err
+		},
+	}
+	cmd.AddCommand(list, show, raw)
 	return cmd
 }
 

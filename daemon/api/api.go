@@ -77,6 +77,7 @@ const (
 	opGetTicket  = "GetTicket"
 	opTicketPage = "TicketPage"
 	opAttachment = "TicketAttachment"
+	opRawMessage = "TicketRawMessage"
 	opHealth     = "Healthz"
 	opReady      = "Readyz"
 	opMetrics    = "Metrics"
@@ -84,7 +85,7 @@ const (
 	opPProf      = "PProf"
 )
 
-var operations = []string{opCreate, opGetTicket, opTicketPage, opAttachment, opHealth, opReady, opMetrics, opNotFound, opPProf}
+var operations = []string{opCreate, opGetTicket, opTicketPage, opAttachment, opRawMessage, opHealth, opReady, opMetrics, opNotFound, opPProf}
 
 // API is the HTTP interface. Create it with New.
 type API struct {
@@ -170,6 +171,8 @@ func (a *API) routes() http.Handler {
 		a.wrap(opTicketPage, formatPage, a.authed(rightRead, http.HandlerFunc(a.ticketPage))))
 	mux.Handle("/ticket/{id}/attachments/{aid}",
 		a.wrap(opAttachment, formatPage, a.authed(rightRead, http.HandlerFunc(a.attachment))))
+	mux.Handle("/ticket/{id}/messages/{mid}/raw",
+		a.wrap(opRawMessage, formatPage, a.authed(rightRead, http.HandlerFunc(a.rawMessage))))
 	mux.Handle("/healthz", a.wrap(opHealth, formatPage, http.HandlerFunc(a.healthz)))
 	mux.Handle("/readyz", a.wrap(opReady, formatPage, http.HandlerFunc(a.readyz)))
 	if a.gatherer != nil {

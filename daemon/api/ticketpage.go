@@ -56,6 +56,7 @@ iframe{width:100%;height:30em;border:1px solid #ddd}
 {{if .Attachments}}<ul>
 {{range .Attachments}}<li><a href="{{.URL}}" download>{{.Name}}</a> ({{.ContentType}}, {{.Size}} bytes)</li>
 {{end}}</ul>{{end}}
+<p><a href="{{.RawURL}}" download>Raw mail</a> ({{.RawSize}} bytes)</p>
 </article>
 {{end}}
 </body>
@@ -72,6 +73,7 @@ type pageData struct {
 type pageMessage struct {
 	ID                                  int64
 	Subject, From, To, Date, Text, HTML string
+	RawURL, RawSize                     string
 	Automatic                           bool
 	Attachments                         []pageAttachment
 }
@@ -107,7 +109,8 @@ func (a *API) ticketPage(w http.ResponseWriter, r *http.Request) {
 		p.Company = d.Company.Name
 	}
 	for _, m := range d.Messages {
-		pm := pageMessage{ID: m.ID, Subject: m.Subject, From: m.From.String(), Date: c.date(m.Date), Text: m.TextBody, Automatic: m.Automatic}
+		pm := pageMessage{ID: m.ID, Subject: m.Subject, From: m.From.String(), Date: c.date(m.Date), Text: m.TextBody, Automatic: m.Automatic,
+			RawURL: a.rawURL(d.ID, m.ID), RawSize: c.number(m.RawSize)}
 		if pm.Date == "" {
 			pm.Date = c.date(m.CreatedAt)
 		}

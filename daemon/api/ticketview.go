@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -49,6 +50,7 @@ type messageDoc struct {
 	TextBody          string          `json:"TextBody"`
 	HTMLBody          string          `json:"HtmlBody" xml:"HtmlBody"`
 	RawSize           int64           `json:"RawSize"`
+	RawUrl            string          `json:"RawUrl"`
 	Attachments       []attachmentDoc `json:"Attachments" xml:"Attachments>Attachment"`
 }
 
@@ -97,6 +99,10 @@ func (a *API) attachmentURL(ticketID, id int64) string {
 	return a.ticketURL(ticketID) + "/attachments/" + strconv.FormatInt(id, 10)
 }
 
+func (a *API) rawURL(ticketID, messageID int64) string {
+	return a.ticketURL(ticketID) + "/messages/" + strconv.FormatInt(messageID, 10) + "/raw"
+}
+
 // getTicket is GET /api/v1/Ticket/{id}.
 func (a *API) getTicket(w http.ResponseWriter, r *http.Request) {
 	d, ok := a.loadTicket(w, r)
@@ -128,7 +134,7 @@ func (a *API) getTicket(w http.ResponseWriter, r *http.Request) {
 			Id: m.ID, InternetMessageId: m.MessageID, From: m.From.String(),
 			To: addrs(m.To), Cc: addrs(m.Cc), Subject: m.Subject,
 			Date: stamp(m.Date), ReceivedAt: stamp(m.CreatedAt), Automatic: m.Automatic, Source: string(m.Source),
-			TextBody: m.TextBody, HTMLBody: a.sanitize(m.HTMLBody), RawSize: m.RawSize,
+			TextBody: m.TextBody, HTMLBody: a.sanitize(m.HTMLBody), RawSize: m.RawSize, RawUrl: a.rawURL(d.ID, m.ID),
 			Attachments: []attachmentDoc{},
 		}
 		for _, at := range m.Attachments {
@@ -202,6 +208,40 @@ func (a *API) attachment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Write(data)
+}
+
+// rawMessage is GET /ticket/{id}/messages/{mid}/raw: the mail as it came,
+// byte for byte, always a download.
+func (a *API) rawMessage(w http.ResponseWriter, r *http.Request) {
+	d, ok := a.loadTicket(w, r)
+	if !ok {
+		return
+	}
+	mid, e := pathID(r, "mid")
+	if e != nil {
+		a.fail(w, r, e)
+		return
+	}
+	if !slices.ContainsFunc(d.Messages, func(m store.MessageDetail) bool { return m.ID == mid }) {
+		a.fail(w, r, &apiError{status: http.StatusNotFound, typ: typeNotFound, msg: msgNoRoute})
+		return
+	}
+	raw, err := a.store.RawMessage(r.Context(), mid)
+	if err != nil {
+		a.fail(w, r, importError(err))
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "message/rfc822")
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": "message-" + strconv.FormatInt(mid, 10) + ".eml"}))
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
+	h.Set("Cache-Control", "private, no-store")
+	h.Set("Content-Length", strconv.Itoa(len(raw)))
+	if r.Method == http.MethodHead {
+		return
+	}
+	w.Write(raw)
 }
 
 // downloadType is the stored content type when it is well formed, else

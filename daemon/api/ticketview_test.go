@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -120,5 +121,59 @@ func TestGetTicketJSONAndXML(t *testing.T) {
 	}
 	if r := e.do(t, req{method: http.MethodGet, path: "/api/v1/Ticket/99999999", auth: e.admin}); r.code != 404 || errorOf(t, r).ErrorType != typeNotFound {
 		t.Errorf("unknown ticket: %d %s", r.code, r.body)
+	}
+}
+
+// TestRawMessageDownload gives the imported mail back byte for byte, its
+// attachment's base64 rebuilt from the stored blob, to readers of the
+// ticket only.
+func TestRawMessageDownload(t *testing.T) {
+	e := shared(t)
+	pdf := make([]byte, 3000)
+	for i := range pdf {
+		pdf[i] = byte(i * 7)
+	}
+	enc := base64.StdEncoding.EncodeToString(pdf)
+	var lines []string
+	for len(enc) > 76 {
+		lines, enc = append(lines, enc[:76]), enc[76:]
+	}
+	raw := "From: Jane Doe <jane@customer.example>\r\nTo: support@example.com\r\nSubject: Raw download\r\n" +
+		"Message-ID: <raw-download@example.com>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n" +
+		"--b1\r\nContent-Type: text/plain\r\n\r\nThe report.\r\n" +
+		"--b1\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"report.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+		strings.Join(append(lines, enc), "\r\n") + "\r\n--b1--\r\n"
+	r := e.do(t, req{path: createPath + "?MailboxId=607", ctype: "message/rfc822", auth: e.admin, body: raw})
+	if r.code != http.StatusOK {
+		t.Fatalf("create: %d %s", r.code, r.body)
+	}
+	id := int64(decodeInfo(t, r.body)["TicketId"].(float64))
+	var doc ticketDoc
+	if err := json.Unmarshal([]byte(e.do(t, req{method: http.MethodGet, path: fmt.Sprintf("/api/v1/Ticket/%d", id), auth: e.admin}).body), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Messages) != 1 || !strings.HasPrefix(doc.Messages[0].RawUrl, e.srv.URL+"/ticket/") {
+		t.Fatalf("messages %+v", doc.Messages)
+	}
+	path := strings.TrimPrefix(doc.Messages[0].RawUrl, e.srv.URL)
+	got := e.do(t, req{method: http.MethodGet, path: path, auth: e.admin})
+	if got.code != http.StatusOK || got.body != raw {
+		t.Fatalf("raw: %d, %d bytes, want the %d posted", got.code, len(got.body), len(raw))
+	}
+	if got.header.Get("Content-Type") != "message/rfc822" || !strings.HasPrefix(got.header.Get("Content-Disposition"), "attachment;") ||
+		got.header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("raw headers %v", got.header)
+	}
+	page := e.do(t, req{method: http.MethodGet, path: fmt.Sprintf("/ticket/%d", id), auth: e.admin})
+	if !strings.Contains(page.body, `href="`+doc.Messages[0].RawUrl+`" download>Raw mail</a>`) && !strings.Contains(page.body, `href="`+path+`" download>Raw mail</a>`) {
+		t.Errorf("ticket page has no raw mail link to %s", path)
+	}
+	if r := e.do(t, req{method: http.MethodGet, path: path}); r.code != http.StatusUnauthorized {
+		t.Errorf("raw without credentials: %d", r.code)
+	}
+	other := decodeInfo(t, e.do(t, req{path: createPath, ctype: "application/json", auth: e.admin, body: jsonBody(607, mail("o@customer.example", "Other raw"))}).body)
+	foreign := fmt.Sprintf("/ticket/%d/messages/%d/raw", int64(other["TicketId"].(float64)), doc.Messages[0].Id)
+	if r := e.do(t, req{method: http.MethodGet, path: foreign, auth: e.admin}); r.code != http.StatusNotFound {
+		t.Errorf("a message of another ticket: %d", r.code)
 	}
 }
