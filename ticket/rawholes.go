@@ -133,7 +133,7 @@ func base64LinesLen(n, line int, crlf bool) int {
 // base64Block is how much data matchBase64Lines and appendBase64Lines
 // encode at a time (a multiple of 3), so that neither holds a whole
 // attachment's base64.
-const base64Block = 48 << 10
+const base64Block = 6 << 10
 
 // eachBase64Piece calls fn with data's base64 in lines of line characters
 // joined by eol, a piece at a time (text or a line break); it stops when
