@@ -67,7 +67,7 @@ func TestBodiesCarryUniqueIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	one, two := b.next("h"), b.next("h")
+	one, two := bytes.Join(b.next("h"), nil), bytes.Join(b.next("h"), nil)
 	if bytes.Equal(one, two) || !bytes.Contains(one, []byte("h-0@bench")) || !bytes.Contains(two, []byte("h-1@bench")) {
 		t.Errorf("bodies %q and %q", one, two)
 	}

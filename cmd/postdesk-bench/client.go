@@ -68,9 +68,9 @@ func (lc *loadClient) put(c *loadConn) {
 	}
 }
 
-// post sends body and checks for a 200. A connection that failed or that
-// the server closes is not reused.
-func (lc *loadClient) post(body []byte) error {
+// post sends the body made of parts and checks for a 200. A connection
+// that failed or that the server closes is not reused.
+func (lc *loadClient) post(parts ...[]byte) error {
 	c, err := lc.get()
 	if err != nil {
 		return err
@@ -81,9 +81,13 @@ func (lc *loadClient) post(body []byte) error {
 			return err
 		}
 	}
+	size := 0
+	for _, p := range parts {
+		size += len(p)
+	}
 	head := make([]byte, 0, len(lc.head)+24)
-	head = append(strconv.AppendInt(append(head, lc.head...), int64(len(body)), 10), "\r\n\r\n"...)
-	bufs := net.Buffers{head, body}
+	head = append(strconv.AppendInt(append(head, lc.head...), int64(size), 10), "\r\n\r\n"...)
+	bufs := append(net.Buffers{head}, parts...)
 	if _, err := bufs.WriteTo(c.c); err != nil {
 		c.c.Close()
 		return err

@@ -54,12 +54,12 @@ func runMixed(ctx context.Context, b *bench) []row {
 		drainErr = cur.waitCursor(ctx, last, 30*time.Minute)
 		close(drained)
 	}()
-	during := driveUntil(drained, mixedConc, func() error { return client.post(bods.next("mixed")) })
+	during := driveUntil(drained, mixedConc, func() error { return client.post(bods.next("mixed")...) })
 	drain := time.Since(srv.started)
 	if drainErr != nil {
 		return skip(fmt.Sprintf("drain: %v", drainErr))
 	}
-	alone := drive(during.elapsed, mixedConc, func() error { return client.post(bods.next("mixed")) })
+	alone := drive(during.elapsed, mixedConc, func() error { return client.post(bods.next("mixed")...) })
 	for _, l := range []load{during, alone} {
 		if l.firstEr != nil {
 			b.logf("mixed: first error: %v", l.firstEr)

@@ -74,7 +74,7 @@ func newScaleSide(b *bench, path string) (*scaleSide, error) {
 	s := &scaleSide{srv: srv, bods: bods, client: srv.client(32)}
 	// One request first: the auth cache's cold start is the HTTP rows'
 	// business, not the store size's.
-	if err := s.client.post(bods.next("warm")); err != nil {
+	if err := s.client.post(bods.next("warm")...); err != nil {
 		s.close()
 		return nil, fmt.Errorf("warm-up request: %w", err)
 	}
@@ -83,7 +83,7 @@ func newScaleSide(b *bench, path string) (*scaleSide, error) {
 
 // round adds dur of load at concurrency 32.
 func (s *scaleSide) round(dur time.Duration) {
-	l := drive(dur, 32, func() error { return s.client.post(s.bods.next("scale")) })
+	l := drive(dur, 32, func() error { return s.client.post(s.bods.next("scale")...) })
 	s.l.n += l.n
 	s.l.errs += l.errs
 	s.l.elapsed += l.elapsed
