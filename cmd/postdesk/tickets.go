@@ -112,9 +112,9 @@ is the message's number ("#12" in "tickets show"). Attachments are kept
 once, decoded; their base64 in the raw mail is rebuilt from them.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := strconv.ParseInt(strings.TrimPrefix(args[0], "#"), 10, 64)
+			id, err := parseID(strings.TrimPrefix(args[0], "#"))
 			if err != nil {
-				return usageErr(fmt.Errorf("message id %q: not a number", args[0]))
+				return err
 			}
 			c, err := a.openCore(false)
 			if err != nil {

@@ -177,7 +177,9 @@ func (d *infoDoc) appendJSON(b []byte) []byte {
 
 // appendJSONString appends s as a JSON string the way encoding/json
 // escapes it by default: control characters, quote and backslash, <, > and
-// & (HTML-safe), U+2028 and U+2029; invalid UTF-8 becomes U+FFFD.
+// & (HTML-safe), U+2028 and U+2029. Invalid UTF-8 becomes U+FFFD, written
+// as the character, as Go 1.27's encoding/json writes it (1.26 wrote the
+// escape \ufffd; either reads back the same).
 func appendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
@@ -213,7 +215,7 @@ func appendJSONString(b []byte, s string) []byte {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && size == 1:
-			b = append(append(b, s[start:i]...), `\ufffd`...)
+			b = append(append(b, s[start:i]...), "\ufffd"...)
 		case r == '\u2028' || r == '\u2029':
 			b = append(append(b, s[start:i]...), '\\', 'u', '2', '0', '2', hex[r&0xF])
 		default:

@@ -46,8 +46,9 @@ func TestFieldPropertiesEncodedOnce(t *testing.T) {
 }
 
 // TestInfoJSONAsEncodingJSON holds the hand-written TicketInfo encoder to
-// encoding/json's Encoder, byte for byte, on random documents: strings of
-// control characters, quotes, HTML characters, U+2028, invalid UTF-8.
+// encoding/json's Encoder, byte for byte but for how U+FFFD is written,
+// on random documents: strings of control characters, quotes, HTML
+// characters, U+2028, invalid UTF-8.
 func TestInfoJSONAsEncodingJSON(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(6, 7))
 	pool := []string{"a", "Z", " ", "\"", "\\", "/", "<", ">", "&", "\x00", "\x01", "\x1f", "\b", "\f", "\n", "\r", "\t", "\x7f",
@@ -82,7 +83,10 @@ func TestInfoJSONAsEncodingJSON(t *testing.T) {
 		if err := json.NewEncoder(&want).Encode(d); err != nil {
 			t.Fatal(err)
 		}
-		if got := d.appendJSON(nil); string(got) != want.String() {
+		// Go 1.26 escapes the U+FFFD that stands for invalid UTF-8,
+		// 1.27 writes the character: the same JSON.
+		got := d.appendJSON(nil)
+		if norm := strings.NewReplacer(`\ufffd`, "\ufffd"); norm.Replace(string(got)) != norm.Replace(want.String()) {
 			t.Fatalf("document %d:\n got %q\nwant %q", i, got, want.String())
 		}
 	}

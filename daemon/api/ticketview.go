@@ -193,12 +193,18 @@ func (a *API) attachment(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, importError(err))
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", downloadType(at.ContentType))
 	name := at.Filename
 	if name == "" {
 		name = "attachment-" + strconv.FormatInt(aid, 10)
 	}
+	download(w, r, downloadType(at.ContentType), name, data)
+}
+
+// download answers with data as a file to save (Content-Disposition:
+// attachment), which the browser neither sniffs nor renders.
+func download(w http.ResponseWriter, r *http.Request, contentType, name string, data []byte) {
+	h := w.Header()
+	h.Set("Content-Type", contentType)
 	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
@@ -231,17 +237,7 @@ func (a *API) rawMessage(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, importError(err))
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", "message/rfc822")
-	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": "message-" + strconv.FormatInt(mid, 10) + ".eml"}))
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
-	h.Set("Cache-Control", "private, no-store")
-	h.Set("Content-Length", strconv.Itoa(len(raw)))
-	if r.Method == http.MethodHead {
-		return
-	}
-	w.Write(raw)
+	download(w, r, "message/rfc822", "message-"+strconv.FormatInt(mid, 10)+".eml", raw)
 }
 
 // downloadType is the stored content type when it is well formed, else
