@@ -1,7 +1,9 @@
 package daemon_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -54,6 +56,26 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func mail(i int) []byte {
 	return fmt.Appendf(nil, "From: c%d@acme.example\r\nTo: support@example.com\r\nSubject: mail %d\r\nMessage-ID: <d%d@acme.example>\r\n\r\nbody %d\r\n", i, i, i, i)
+}
+
+// mailWithFile is mail i with a 3,000-byte attachment in 76-character
+// base64 lines.
+func mailWithFile(i int) []byte {
+	data := make([]byte, 3000)
+	for k := range data {
+		data[k] = byte(k * 31)
+	}
+	enc := base64.StdEncoding.EncodeToString(data)
+	var b strings.Builder
+	fmt.Fprintf(&b, "From: c%d@acme.example\r\nTo: support@example.com\r\nSubject: mail %d\r\nMessage-ID: <d%d@acme.example>\r\n"+
+		"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nbody %d\r\n"+
+		"--b\r\nContent-Type: application/pdf; name=f.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n", i, i, i, i)
+	for len(enc) > 76 {
+		b.WriteString(enc[:76] + "\r\n")
+		enc = enc[76:]
+	}
+	b.WriteString(enc + "\r\n--b--\r\n")
+	return []byte(b.String())
 }
 
 func imapMailbox(id int64, srv *imaptest.MemServer, user string) config.Mailbox {
@@ -140,6 +162,21 @@ func TestDaemonImportsIMAPReloadsAndReportsReadiness(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the 4th ticket", func() bool { return count(10) == 4 })
+	// A mail with an attachment comes back byte for byte, its base64 left
+	// out of the stored copy and rebuilt from the blob.
+	withFile := mailWithFile(4)
+	if err := srv.Append("one", "INBOX", withFile); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the 5th ticket", func() bool { return count(10) == 5 })
+	var msgID int64
+	var holes string
+	if err := st.DB().QueryRow(`SELECT id, raw_holes FROM messages WHERE message_id = 'd4@acme.example'`).Scan(&msgID, &holes); err != nil {
+		t.Fatal(err)
+	}
+	if raw, err := st.RawMessage(context.Background(), msgID); err != nil || !bytes.Equal(raw, withFile) || holes == "" {
+		t.Errorf("raw message over IMAP: %d bytes, %v, holes %q; want the %d appended, a hole", len(raw), err, holes, len(withFile))
+	}
 	msgs, err := imaptest.List(srv.Addr, "one", "pw", "INBOX")
 	if err != nil {
 		t.Fatal(err)
@@ -187,7 +224,7 @@ func TestDaemonImportsIMAPReloadsAndReportsReadiness(t *testing.T) {
 	// Per-mailbox metrics of DESIGN.md.
 	_, metrics := get(t, base+"/metrics")
 	for _, want := range []string{
-		`postdesk_imports_total{mailbox="10",outcome="created",source="imap"} 4`,
+		`postdesk_imports_total{mailbox="10",outcome="created",source="imap"} 5`,
 		`postdesk_imap_connected{mailbox="10"} 1`,
 		`postdesk_imap_last_success_timestamp_seconds{mailbox="10"}`,
 		`postdesk_imap_backlog_messages{mailbox="10"} 0`,
