@@ -26,6 +26,10 @@ DIST          := dist
 TEST_TIMEOUT  ?= 20m
 FUZZTIME      ?= 20s
 FUZZTIME_LONG ?= 10m
+# Minimizing each new interesting input may take up to a minute by default,
+# all of a 20 s smoke run without a single new execution; a crasher is
+# still minimized for this long.
+FUZZMINIMIZE  ?= 2s
 BENCHFLAGS    ?=
 
 .PHONY: all build test go-test fuzz fuzz-long fuzz-run check-ops check-unit bench lint deb clean crash-long vulncheck
@@ -67,7 +71,7 @@ fuzz-run:
 		list=$$($(GO) test -list '^Fuzz' "$$pkg"); \
 		for target in $$(echo "$$list" | grep '^Fuzz'); do \
 			echo "fuzz $$pkg $$target for $(FUZZ_FOR)"; \
-			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZ_FOR) "$$pkg"; \
+			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZ_FOR) -fuzzminimizetime $(FUZZMINIMIZE) "$$pkg"; \
 		done; \
 	done
 

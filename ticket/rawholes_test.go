@@ -212,3 +212,38 @@ func TestJoinRawRefuses(t *testing.T) {
 		t.Errorf("JoinRaw = %d bytes, %v; want the mail", len(b), err)
 	}
 }
+
+// FuzzRawHoles builds a mail around an attachment in every line length
+// and line break, edits one byte of its base64 (or none), and holds the
+// split to its one promise: the mail comes back byte for byte.
+func FuzzRawHoles(f *testing.F) {
+	f.Add(bytes.Repeat([]byte("postdesk"), 200), uint8(18), true, uint16(0), byte(0), uint8(0))
+	f.Add(bytes.Repeat([]byte{0xff, 0, 7}, 500), uint8(15), false, uint16(100), byte('\n'), uint8(1))
+	f.Add(bytes.Repeat([]byte("x"), 1500), uint8(0), true, uint16(76), byte(' '), uint8(2))
+	f.Add(bytes.Repeat([]byte("ab"), 700), uint8(3), true, uint16(2000), byte('='), uint8(1))
+	f.Fuzz(func(t *testing.T, data []byte, quanta uint8, crlf bool, pos uint16, c byte, op uint8) {
+		if len(data) < minHoleData {
+			data = append(data, bytes.Repeat([]byte{byte(len(data))}, minHoleData-len(data))...)
+		}
+		eol := "\n"
+		if crlf {
+			eol = "\r\n"
+		}
+		raw := layoutMail(data, 4*(int(quanta%40)+1), eol, func(s string) string {
+			i := int(pos) % (len(s) + 1)
+			switch op % 3 {
+			case 1: // replace a byte
+				if i < len(s) {
+					return s[:i] + string(c) + s[i+1:]
+				}
+			case 2: // insert a byte
+				return s[:i] + string(c) + s[i:]
+			}
+			return s
+		})
+		holes := roundTrip(t, raw)
+		if op%3 == 0 && len(holes) != 1 {
+			t.Errorf("unedited base64 in lines of %d: holes %+v, want one", 4*(int(quanta%40)+1), holes)
+		}
+	})
+}
