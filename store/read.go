@@ -310,12 +310,8 @@ func (s *Store) RawMessage(ctx context.Context, messageID int64) (raw []byte, er
 		if err := fromJSON(holesJSON, &holes); err != nil {
 			return fmt.Errorf("message %d: raw_holes: %w", messageID, err)
 		}
-		stored := size
-		for _, h := range holes {
-			stored -= h.Len
-		}
 		if inChunks {
-			if raw, err = readChunks(ctx, tx, qRawChunks, messageID, stored); err != nil {
+			if raw, err = readChunks(ctx, tx, qRawChunks, messageID, ticket.StoredRawLen(size, holes)); err != nil {
 				return fmt.Errorf("message %d: %w", messageID, classify(err))
 			}
 		}

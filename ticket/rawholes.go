@@ -230,16 +230,24 @@ func JoinRaw(skeleton []byte, holes []RawHole, size int64, blob func(sha256 stri
 // CheckRawHoles checks that holes fit a skeleton of skelLen bytes, in
 // order, and make a raw message of size bytes.
 func CheckRawHoles(skelLen int64, holes []RawHole, size int64) error {
-	total, prev := skelLen, int64(0)
+	prev := int64(0)
 	for i, h := range holes {
 		if h.At < prev || h.At > skelLen || h.Len <= 0 || h.Line < 4 || h.Line%4 != 0 || h.SHA256 == "" {
 			return fmt.Errorf("raw message part %d: invalid hole %+v", i, h)
 		}
 		prev = h.At
-		total += h.Len
 	}
-	if total != size {
-		return fmt.Errorf("stored raw message and its attachments make %d bytes, want %d", total, size)
+	if want := StoredRawLen(size, holes); skelLen != want {
+		return fmt.Errorf("stored raw message and its attachments make %d bytes, want %d", size-want+skelLen, size)
 	}
 	return nil
+}
+
+// StoredRawLen is the length of the skeleton of a raw mail of size bytes
+// with holes.
+func StoredRawLen(size int64, holes []RawHole) int64 {
+	for _, h := range holes {
+		size -= h.Len
+	}
+	return size
 }

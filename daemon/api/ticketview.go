@@ -169,23 +169,10 @@ func addrs(as []ticket.Address) []string {
 // attachment is GET /ticket/{id}/attachments/{aid}: always a download
 // (Content-Disposition: attachment), never rendered by the browser.
 func (a *API) attachment(w http.ResponseWriter, r *http.Request) {
-	d, ok := a.loadTicket(w, r)
+	aid, ok := a.ticketPart(w, r, "aid", func(m store.MessageDetail, id int64) bool {
+		return slices.ContainsFunc(m.Attachments, func(at store.StoredAttachment) bool { return at.ID == id })
+	})
 	if !ok {
-		return
-	}
-	aid, e := pathID(r, "aid")
-	if e != nil {
-		a.fail(w, r, e)
-		return
-	}
-	found := false
-	for _, m := range d.Messages {
-		for _, at := range m.Attachments {
-			found = found || at.ID == aid
-		}
-	}
-	if !found {
-		a.fail(w, r, &apiError{status: http.StatusNotFound, typ: typeNotFound, msg: msgNoRoute})
 		return
 	}
 	at, data, err := a.store.Attachment(r.Context(), aid)
@@ -198,6 +185,26 @@ func (a *API) attachment(w http.ResponseWriter, r *http.Request) {
 		name = "attachment-" + strconv.FormatInt(aid, 10)
 	}
 	download(w, r, downloadType(at.ContentType), name, data)
+}
+
+// ticketPart reads the id path value name of something in ticket {id}
+// that one of its messages holds (in), answering 404 for anything else:
+// an id of another ticket is not reachable through this one.
+func (a *API) ticketPart(w http.ResponseWriter, r *http.Request, name string, in func(m store.MessageDetail, id int64) bool) (int64, bool) {
+	d, ok := a.loadTicket(w, r)
+	if !ok {
+		return 0, false
+	}
+	id, e := pathID(r, name)
+	if e != nil {
+		a.fail(w, r, e)
+		return 0, false
+	}
+	if !slices.ContainsFunc(d.Messages, func(m store.MessageDetail) bool { return in(m, id) }) {
+		a.fail(w, r, &apiError{status: http.StatusNotFound, typ: typeNotFound, msg: msgNoRoute})
+		return 0, false
+	}
+	return id, true
 }
 
 // download answers with data as a file to save (Content-Disposition:
@@ -219,17 +226,8 @@ func download(w http.ResponseWriter, r *http.Request, contentType, name string, 
 // rawMessage is GET /ticket/{id}/messages/{mid}/raw: the mail as it came,
 // byte for byte, always a download.
 func (a *API) rawMessage(w http.ResponseWriter, r *http.Request) {
-	d, ok := a.loadTicket(w, r)
+	mid, ok := a.ticketPart(w, r, "mid", func(m store.MessageDetail, id int64) bool { return m.ID == id })
 	if !ok {
-		return
-	}
-	mid, e := pathID(r, "mid")
-	if e != nil {
-		a.fail(w, r, e)
-		return
-	}
-	if !slices.ContainsFunc(d.Messages, func(m store.MessageDetail) bool { return m.ID == mid }) {
-		a.fail(w, r, &apiError{status: http.StatusNotFound, typ: typeNotFound, msg: msgNoRoute})
 		return
 	}
 	raw, err := a.store.RawMessage(r.Context(), mid)
