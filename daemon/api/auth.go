@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -111,7 +112,7 @@ func (a *API) authenticate(ctx context.Context, header string) (p store.Principa
 	case "basic":
 		user, pass, ok := parseBasic(cred)
 		if !ok {
-			return p, "basic", errors.Join(store.ErrBadCredentials, errors.New("malformed basic credentials"))
+			return p, "basic", fmt.Errorf("%w: malformed basic credentials", store.ErrBadCredentials)
 		}
 		p, err = a.store.AuthenticatePassword(ctx, user, pass)
 		return p, "basic", err
@@ -122,9 +123,9 @@ func (a *API) authenticate(ctx context.Context, header string) (p store.Principa
 		p, err = a.store.AuthenticateToken(ctx, store.TokenSOTicket, cred)
 		return p, "soticket", err
 	case "":
-		return p, "none", errors.Join(store.ErrBadCredentials, errors.New("no Authorization header"))
+		return p, "none", fmt.Errorf("%w: no Authorization header", store.ErrBadCredentials)
 	default:
-		return p, "none", errors.Join(store.ErrBadCredentials, errors.New("unknown authorization scheme"))
+		return p, "none", fmt.Errorf("%w: unknown authorization scheme", store.ErrBadCredentials)
 	}
 }
 

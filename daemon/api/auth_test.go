@@ -69,6 +69,11 @@ func TestAuthFailures(t *testing.T) {
 			if strings.Contains(e.logs.String(), "admin-pw") || strings.Contains(e.logs.String(), bearerSecret) {
 				t.Error("a secret was logged")
 			}
+			for line := range strings.Lines(e.logs.String()) {
+				if strings.Contains(line, "authentication failed") && strings.Contains(line, `\n`) {
+					t.Errorf("the failure's reason spans lines: %s", line)
+				}
+			}
 		})
 	}
 }
