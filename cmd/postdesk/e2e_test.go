@@ -434,6 +434,13 @@ func TestE2ERawMessageKept(t *testing.T) {
 	if r := pd(t, nil, "tickets", "raw", "2", "--config", cfg); r.code == 0 || !strings.Contains(r.stderr, "not found") {
 		t.Fatalf("tickets raw of a missing message: exit %d, %s", r.code, r.stderr)
 	}
+	for _, cmd := range []string{"show", "raw"} {
+		for _, bad := range []string{"0", "x1", "#", "99999999999999999999"} {
+			if r := pd(t, nil, "tickets", cmd, bad, "--config", cfg); r.code != 2 || !strings.Contains(r.stderr, "is not an id") {
+				t.Errorf("tickets %s %s: exit %d, %s", cmd, bad, r.code, r.stderr)
+			}
+		}
+	}
 }
 
 func TestE2EConfigErrorsExit2(t *testing.T) {

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -63,9 +62,9 @@ func newTicketsCmd(a *app) *cobra.Command {
 		Short: "Show a ticket with its messages",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := strconv.ParseInt(args[0], 10, 64)
+			id, err := parseID(strings.TrimPrefix(args[0], "#"))
 			if err != nil {
-				return usageErr(fmt.Errorf("ticket id %q: not a number", args[0]))
+				return err
 			}
 			c, err := a.openCore(false)
 			if err != nil {
