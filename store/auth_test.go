@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/pbkdf2"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -269,6 +270,37 @@ func TestRevocationSeenAcrossProcesses(t *testing.T) {
 	}
 	if _, err := daemon.AuthenticatePassword(ctx, "alice", "pw"); !errors.Is(err, ErrBadCredentials) {
 		t.Errorf("user removed by another process still accepted: %v", err)
+	}
+}
+
+// A bump of auth_generation by another process, seen through a read of
+// the counter at most authGenFresh old: a cached credential is checked
+// again (here it fails: its hash is gone) once that time has passed.
+func TestAuthGenerationReadAtMostFreshAgo(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "p.db")
+	s := openAuthStore(t, path)
+	sec, err := s.CreateToken(ctx, "ci", TokenBearer, RoleAdmin, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AuthenticateToken(ctx, TokenBearer, sec); err != nil {
+		t.Fatal(err)
+	}
+	other, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.Exec(`UPDATE api_tokens SET secret_hash = 'gone'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Exec(`UPDATE auth_generation SET generation = generation + 1`); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(authGenFresh)
+	if _, err := s.AuthenticateToken(ctx, TokenBearer, sec); !errors.Is(err, ErrBadCredentials) {
+		t.Fatalf("%v after a bump by another process: %v, want ErrBadCredentials", authGenFresh, err)
 	}
 }
 

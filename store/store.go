@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -44,9 +45,11 @@ type Store struct {
 	rdb *sql.DB
 	// wdb holds the single writer connection used by the committer only.
 	wdb *sql.DB
-	// authGen reads auth_generation on rdb, on every authenticated request
-	// (prepared once per connection: preparing it cost as much as running it).
+	// authGen reads auth_generation on rdb (prepared once per connection:
+	// preparing it cost as much as running it); genSeen is the last value
+	// read and when, which answers for authGenFresh (auth.go).
 	authGen *sql.Stmt
+	genSeen atomic.Pointer[genRead]
 	w       *writer // owned by the committer goroutine
 
 	hashIter  int        // PBKDF2 iterations of new hashes
