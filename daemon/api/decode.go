@@ -30,6 +30,8 @@ type createRequest struct {
 // (JSON, XML, form or message/rfc822). Property names are matched
 // case-insensitively (SuperOffice clients send camelCase); MailboxId and
 // PersonId may also come from the query, which the body overrides.
+// req.Data shares body's memory (message/rfc822: body itself; JSON: its
+// Data string unescaped in place): body must not be reused while it is.
 func decodeRequest(contentType string, query url.Values, body []byte) (createRequest, *apiError) {
 	var req createRequest
 	mt, params, err := mime.ParseMediaType(contentType)

@@ -13,11 +13,15 @@ import (
 func BenchmarkDecodeJSON(b *testing.B) {
 	mail := "From: a@example.com\r\nSubject: bench\r\n\r\n" + strings.Repeat("Lorem ipsum \"dolor\" sit amet,\tconsectetur é\r\n", 1300)
 	body, _ := json.Marshal(map[string]any{"mailboxId": 607, "data": mail, "personId": 0})
+	// Each iteration decodes a fresh copy of the body, as the server
+	// decodes each request's: the fast path unescapes Data over it.
+	buf := make([]byte, len(body))
 	b.Run("request", func(b *testing.B) {
 		b.SetBytes(int64(len(body)))
 		b.ReportAllocs()
 		for b.Loop() {
-			req, e := decodeRequest("application/json", url.Values{}, body)
+			copy(buf, body)
+			req, e := decodeRequest("application/json", url.Values{}, buf)
 			if e != nil || req.MailboxID != 607 || len(req.Data) != len(mail) {
 				b.Fatal(fmt.Sprint(e))
 			}
@@ -29,11 +33,13 @@ func BenchmarkDecodeJSON(b *testing.B) {
 	html := strings.Repeat("<p class=\"x\">Hello &amp; <b>world</b>, see <a href=\"https://example.com/\">here</a></p>\r\n", 150)
 	mixed := "From: a@example.com\r\nSubject: bench\r\n\r\n" + html + b64
 	mixedBody, _ := json.Marshal(map[string]any{"MailboxId": 607, "Data": mixed})
+	mixedBuf := make([]byte, len(mixedBody))
 	b.Run("mail", func(b *testing.B) {
 		b.SetBytes(int64(len(mixedBody)))
 		b.ReportAllocs()
 		for b.Loop() {
-			req, e := decodeRequest("application/json", url.Values{}, mixedBody)
+			copy(mixedBuf, mixedBody)
+			req, e := decodeRequest("application/json", url.Values{}, mixedBuf)
 			if e != nil || len(req.Data) != len(mixed) {
 				b.Fatal(fmt.Sprint(e))
 			}
