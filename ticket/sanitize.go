@@ -11,6 +11,7 @@ import (
 
 	"github.com/microcosm-cc/bluemonday"
 	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
 )
 
 // The HTML of a mail is sanitized and, for a mail without a text part,
@@ -267,7 +268,7 @@ func renderHTML(s string, wantText bool) (safe, text string) {
 			}
 		case html.StartTagToken, html.SelfClosingTagToken, html.EndTagToken:
 			nameB, hasAttr := z.TagName()
-			name := string(nameB)
+			name := internName(nameB)
 			el, allowed := htmlElements[name]
 			attrs = attrs[:0]
 			href := ""
@@ -278,7 +279,7 @@ func renderHTML(s string, wantText bool) (safe, text string) {
 					href = string(v)
 				}
 				if allowed && tt != html.EndTagToken {
-					if a, ok := allowAttr(name, el, string(k), v); ok {
+					if a, ok := allowAttr(name, el, internName(k), v); ok {
 						attrs = append(attrs, a)
 					}
 				}
@@ -340,6 +341,17 @@ func renderHTML(s string, wantText bool) (safe, text string) {
 			}
 		}
 	}
+}
+
+// internName returns a lower-case tag or attribute name as a string,
+// without allocating for the names x/net/html's atom table knows (every
+// one the policy allows among them): one allocation fewer per tag and per
+// attribute kept.
+func internName(b []byte) string {
+	if a := atom.Lookup(b); a != 0 {
+		return a.String()
+	}
+	return string(b)
 }
 
 // allowAttr checks one attribute of an allowed element, URLs included.
