@@ -9,18 +9,25 @@ import (
 // decodeTransfer undoes a Content-Transfer-Encoding (RFC 2045 §6). Unknown
 // encodings and identity encodings return b itself (no copy).
 func decodeTransfer(cte string, b []byte) []byte {
+	data, _ := decodeTransferStrict(cte, b)
+	return data
+}
+
+// decodeTransferStrict is decodeTransfer that also reports whether b was
+// base64 the standard decoder took whole: the alphabet, CR and LF, and
+// padding only at the end (see canonicalBase64Lines).
+func decodeTransferStrict(cte string, b []byte) (data []byte, strictBase64 bool) {
 	switch strings.ToLower(strings.TrimSpace(cte)) {
 	case "base64":
-		return decodeBase64Lenient(b)
+		return decodeBase64(b)
 	case "quoted-printable":
-		return decodeQP(b)
+		return decodeQP(b), false
 	case "x-uuencode", "x-uue", "uuencode", "x-uu":
 		if blocks, _ := extractUUBlocks(b); len(blocks) > 0 {
-			return blocks[0].data
+			return blocks[0].data, false
 		}
 		// QUIRK: encoded lines without "begin"/"end" (zammad
 		// mail078-content_transfer_encoding_x_uuencode).
-		var data []byte
 		for len(b) > 0 {
 			var l []byte
 			l, b = cutLine(b)
@@ -28,9 +35,9 @@ func decodeTransfer(cte string, b []byte) []byte {
 				break
 			}
 		}
-		return data
+		return data, false
 	}
-	return b
+	return b, false
 }
 
 // decodeBase64Lenient decodes base64 (RFC 2045 §6.8) keeping what decodes:
@@ -41,10 +48,17 @@ func decodeTransfer(cte string, b []byte) []byte {
 // together) restarts the quantum; a trailing partial quantum yields the
 // bytes it completes.
 func decodeBase64Lenient(b []byte) []byte {
+	data, _ := decodeBase64(b)
+	return data
+}
+
+// decodeBase64 is decodeBase64Lenient that also reports whether the
+// standard decoder took b whole (strict is then true).
+func decodeBase64(b []byte) (data []byte, strict bool) {
 	// Fast path: well-formed data (the standard decoder skips CR and LF).
 	out := make([]byte, base64.StdEncoding.DecodedLen(len(b)))
 	if n, err := base64.StdEncoding.Decode(out, b); err == nil {
-		return out[:n]
+		return out[:n], true
 	}
 	out = out[:0]
 	var acc uint32
@@ -84,7 +98,7 @@ func decodeBase64Lenient(b []byte) []byte {
 			}
 		}
 	}
-	return flushQuantum(out, acc, n)
+	return flushQuantum(out, acc, n), false
 }
 
 func b64Value(c byte) int {

@@ -57,7 +57,7 @@ func splitRaw(raw []byte, atts []Attachment) (skeleton []byte, holes []RawHole) 
 			continue
 		}
 		n := base64LinesLen(len(a.Data), line, crlf)
-		if n > len(a.encoded) || !matchBase64Lines(a.encoded[:n], a.Data, line, crlf) {
+		if n > len(a.encoded) || !canonicalBase64Lines(a.encoded[:n], len(a.Data), line, crlf) {
 			continue
 		}
 		spans = append(spans, span{off, RawHole{Len: int64(n), SHA256: a.SHA256, Line: line, CRLF: crlf}})
@@ -164,16 +164,54 @@ func eachBase64Piece(data []byte, line int, eol []byte, fn func(piece []byte) bo
 	return true
 }
 
-// matchBase64Lines reports whether b is exactly data's base64 in lines of
-// line characters (no break after the last).
-func matchBase64Lines(b, data []byte, line int, crlf bool) bool {
-	return eachBase64Piece(data, line, eolBytes(crlf), func(piece []byte) bool {
-		if !bytes.HasPrefix(b, piece) {
+// canonicalBase64Lines reports whether text is exactly the standard
+// base64 of n bytes in lines of line characters (no break after the last),
+// given that text begins base64 which the standard decoder took whole and
+// decoded to those n bytes (Attachment.encoded). It reads the text's form,
+// not the bytes: the decoder saw only the alphabet, CR, LF and padding at
+// the end, so when the line breaks are exactly where the layout puts them
+// (and no other CR or LF is left for the decoder to have skipped), text
+// holds EncodedLen(n) characters of the alphabet, the padding is exactly
+// the final (3-n%3)%3 characters, and the bits the padding leaves unused
+// are zero, then the characters decode to those n bytes (the padded text
+// covers all of them, so whatever the decoder read after text held no
+// more) and are the one text that encodes them. That is the byte-for-byte
+// comparison with a fresh encoding (matchBase64Lines in the tests, the
+// oracle FuzzCanonicalBase64Lines holds this to) without encoding: it cost
+// 4 % of the daemon's CPU.
+func canonicalBase64Lines(text []byte, n, line int, crlf bool) bool {
+	enc := base64.StdEncoding.EncodedLen(n)
+	if n <= 0 || line <= 0 || len(text) != base64LinesLen(n, line, crlf) {
+		return false
+	}
+	eol := 1
+	if crlf {
+		eol = 2
+	}
+	breaks := (enc - 1) / line
+	cr := 0
+	if crlf {
+		cr = breaks
+	}
+	if bytes.Count(text, []byte{'\n'}) != breaks || bytes.Count(text, []byte{'\r'}) != cr {
+		return false
+	}
+	for k := 1; k <= breaks; k++ {
+		at := k*(line+eol) - eol
+		if text[at+eol-1] != '\n' || (crlf && text[at] != '\r') {
 			return false
 		}
-		b = b[len(piece):]
-		return true
-	}) && len(b) == 0
+	}
+	pad := (3 - n%3) % 3
+	first := bytes.IndexByte(text, '=')
+	switch pad {
+	case 0:
+		return first < 0
+	case 1:
+		return first == len(text)-1 && b64Value(text[len(text)-2])&0x3 == 0
+	default:
+		return first == len(text)-2 && text[len(text)-1] == '=' && b64Value(text[len(text)-3])&0xf == 0
+	}
 }
 
 // appendBase64Lines appends data's base64 in lines of line characters.

@@ -247,3 +247,111 @@ func FuzzRawHoles(f *testing.F) {
 		}
 	})
 }
+
+// matchBase64Lines reports whether b is exactly data's base64 in lines of
+// line characters, by encoding data and comparing: what splitRaw checked
+// before canonicalBase64Lines, kept as its oracle.
+func matchBase64Lines(b, data []byte, line int, crlf bool) bool {
+	return eachBase64Piece(data, line, eolBytes(crlf), func(piece []byte) bool {
+		if !bytes.HasPrefix(b, piece) {
+			return false
+		}
+		b = b[len(piece):]
+		return true
+	}) && len(b) == 0
+}
+
+// checkCanonical decodes text as the parser does and, where the standard
+// decoder takes it whole, holds canonicalBase64Lines to the oracle on the
+// span splitRaw would cut. It reports whether it got that far.
+func checkCanonical(t *testing.T, text []byte) bool {
+	t.Helper()
+	data, strict := decodeBase64(text)
+	if !strict || len(data) == 0 {
+		return false
+	}
+	line, crlf, ok := base64Layout(text)
+	if !ok {
+		return false
+	}
+	n := base64LinesLen(len(data), line, crlf)
+	if n > len(text) {
+		return false
+	}
+	got := canonicalBase64Lines(text[:n], len(data), line, crlf)
+	if want := matchBase64Lines(text[:n], data, line, crlf); got != want {
+		t.Fatalf("%q (line %d, crlf %v): canonicalBase64Lines %v, encoding and comparing %v", text, line, crlf, got, want)
+	}
+	return true
+}
+
+// TestCanonicalBase64LinesAgreesWithEncoding edits every byte of small
+// encodings in several layouts every way that matters to the decoder (a
+// line break or padding where none belongs, a character replaced, one
+// dropped or added, two swapped) and compares the form check with a fresh encoding.
+func TestCanonicalBase64LinesAgreesWithEncoding(t *testing.T) {
+	checked, cut := 0, 0
+	for n := 1; n <= 20; n++ {
+		data := make([]byte, n)
+		for i := range data {
+			data[i] = byte(i*37 + n)
+		}
+		for _, line := range []int{4, 8, 12} {
+			for _, eol := range []string{"\n", "\r\n"} {
+				base := appendBase64Lines(nil, data, line, eol == "\r\n")
+				for _, tail := range []string{"", eol, eol + eol} {
+					text := append(bytes.Clone(base), tail...)
+					if !checkCanonical(t, text) {
+						t.Fatalf("unedited %q not checked", text)
+					}
+					cut++
+					for i := 0; i <= len(text); i++ {
+						for _, c := range []byte{'\r', '\n', '=', 'A', 'B', 'Q', 'g', '/', '+', '9'} {
+							if i < len(text) {
+								replaced := bytes.Clone(text)
+								replaced[i] = c
+								if checkCanonical(t, replaced) {
+									checked++
+								}
+							}
+							inserted := append(append(bytes.Clone(text[:i]), c), text[i:]...)
+							if checkCanonical(t, inserted) {
+								checked++
+							}
+						}
+						if i < len(text) {
+							dropped := append(bytes.Clone(text[:i]), text[i+1:]...)
+							if checkCanonical(t, dropped) {
+								checked++
+							}
+						}
+						if i+1 < len(text) {
+							swapped := bytes.Clone(text)
+							swapped[i], swapped[i+1] = swapped[i+1], swapped[i]
+							if checkCanonical(t, swapped) {
+								checked++
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	if checked < 10000 {
+		t.Fatalf("only %d edited texts reached the comparison", checked)
+	}
+	t.Logf("%d unedited and %d edited texts compared", cut, checked)
+}
+
+// FuzzCanonicalBase64Lines holds the form check to the oracle on any text
+// the standard decoder takes whole.
+func FuzzCanonicalBase64Lines(f *testing.F) {
+	for _, n := range []int{1, 2, 3, 57, 58, 59, 1500} {
+		data := bytes.Repeat([]byte{0xfb, 0x10, 'x'}, n)[:n]
+		f.Add(appendBase64Lines(nil, data, 76, true))
+		f.Add(append(appendBase64Lines(nil, data, 64, false), '\n'))
+	}
+	f.Fuzz(func(t *testing.T, text []byte) {
+		checkCanonical(t, text)
+	})
+}

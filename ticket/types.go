@@ -30,8 +30,9 @@ type Attachment struct {
 	// import sets it before its transaction; "" lets the store compute it.
 	SHA256 string
 
-	// encoded is the base64 text in the raw mail Data was decoded from,
-	// nil for any other transfer encoding (see splitRaw).
+	// encoded is the base64 text in the raw mail Data was decoded from
+	// when the standard decoder took it whole (the alphabet, CR and LF,
+	// padding only at the end), nil otherwise (see splitRaw).
 	encoded []byte
 }
 
