@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"hash/crc32"
 	"sort"
 )
 
@@ -21,13 +22,23 @@ import (
 // RawHole is one span left out of a stored message's raw bytes: the
 // standard padded base64 of the blob SHA256, in lines of Line characters
 // joined by "\r\n" (CRLF) or "\n", with no line break after the last line.
-// At is where it goes in the skeleton, Len its length in the raw mail.
+// At is where it goes in the skeleton, Len its length in the raw mail,
+// CRC32C the Castagnoli CRC-32 of the text left out (8 hex digits; holes
+// made before it was kept have none), which JoinRaw checks the rebuilt
+// text against.
 type RawHole struct {
 	At     int64  `json:"at"`
 	Len    int64  `json:"len"`
 	SHA256 string `json:"sha256"`
 	Line   int    `json:"line"`
 	CRLF   bool   `json:"crlf,omitempty"`
+	CRC32C string `json:"crc32c,omitempty"`
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+func textCRC(b []byte) string {
+	return fmt.Sprintf("%08x", crc32.Checksum(b, castagnoli))
 }
 
 // minHoleData is the smallest attachment whose base64 is left out: below
@@ -60,7 +71,7 @@ func splitRaw(raw []byte, atts []Attachment) (skeleton []byte, holes []RawHole) 
 		if n > len(a.encoded) || !canonicalBase64Lines(a.encoded[:n], len(a.Data), line, crlf) {
 			continue
 		}
-		spans = append(spans, span{off, RawHole{Len: int64(n), SHA256: a.SHA256, Line: line, CRLF: crlf}})
+		spans = append(spans, span{off, RawHole{Len: int64(n), SHA256: a.SHA256, Line: line, CRLF: crlf, CRC32C: textCRC(a.encoded[:n])}})
 	}
 	if len(spans) == 0 {
 		return raw, nil
@@ -233,8 +244,9 @@ func eolBytes(crlf bool) []byte {
 // JoinRaw rebuilds a stored message's raw bytes (size of them) from its
 // skeleton and holes, blob giving each hole's attachment data by its
 // SHA-256. Holes that do not fit the skeleton, and blobs whose bytes do not
-// have that SHA-256 or do not give the hole's length, are an error: never
-// a raw mail other than the one imported.
+// have that SHA-256, do not give the hole's length or whose base64 does not
+// have the CRC-32C of the text left out, are an error: never a raw mail
+// other than the one imported.
 func JoinRaw(skeleton []byte, holes []RawHole, size int64, blob func(sha256 string) ([]byte, error)) ([]byte, error) {
 	if len(holes) == 0 {
 		if int64(len(skeleton)) != size {
@@ -260,7 +272,12 @@ func JoinRaw(skeleton []byte, holes []RawHole, size int64, blob func(sha256 stri
 		if got := base64LinesLen(len(data), h.Line, h.CRLF); int64(got) != h.Len {
 			return nil, fmt.Errorf("raw message part %d: attachment %s gives %d bytes of base64, want %d", i, h.SHA256, got, h.Len)
 		}
+		start := len(out)
 		out = appendBase64Lines(out, data, h.Line, h.CRLF)
+		if h.CRC32C != "" && textCRC(out[start:]) != h.CRC32C {
+			return nil, fmt.Errorf("raw message part %d: attachment %s: the rebuilt base64 is not the text left out (CRC-32C %s, want %s)",
+				i, h.SHA256, textCRC(out[start:]), h.CRC32C)
+		}
 	}
 	return append(out, skeleton[prev:]...), nil
 }
@@ -270,7 +287,8 @@ func JoinRaw(skeleton []byte, holes []RawHole, size int64, blob func(sha256 stri
 func CheckRawHoles(skelLen int64, holes []RawHole, size int64) error {
 	prev := int64(0)
 	for i, h := range holes {
-		if h.At < prev || h.At > skelLen || h.Len <= 0 || h.Line < 4 || h.Line%4 != 0 || h.SHA256 == "" {
+		if h.At < prev || h.At > skelLen || h.Len <= 0 || h.Line < 4 || h.Line%4 != 0 || h.SHA256 == "" ||
+			(h.CRC32C != "" && len(h.CRC32C) != 8) {
 			return fmt.Errorf("raw message part %d: invalid hole %+v", i, h)
 		}
 		prev = h.At

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"hash/crc32"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -203,6 +204,21 @@ func TestJoinRawRefuses(t *testing.T) {
 			return JoinRaw(skel, []RawHole{h}, size, blob(data, nil))
 		},
 		"no holes, wrong size": func() ([]byte, error) { return JoinRaw(raw, nil, size-1, nil) },
+		// The blob is right, but the text it gives is not what was left
+		// out (as if the check before the cut had let a wrong one pass).
+		"other text than left out": func() ([]byte, error) {
+			h := holes[0]
+			h.CRC32C = fmt.Sprintf("%08x", ^crc32.Checksum(nil, castagnoli))
+			if h.CRC32C == holes[0].CRC32C {
+				h.CRC32C = "00000000"
+			}
+			return JoinRaw(skel, []RawHole{h}, size, blob(data, nil))
+		},
+		"malformed CRC": func() ([]byte, error) {
+			h := holes[0]
+			h.CRC32C = "abc"
+			return JoinRaw(skel, []RawHole{h}, size, blob(data, nil))
+		},
 	} {
 		if b, err := f(); err == nil {
 			t.Errorf("%s: JoinRaw gave %d bytes, want an error", name, len(b))
@@ -210,6 +226,15 @@ func TestJoinRawRefuses(t *testing.T) {
 	}
 	if b, err := JoinRaw(skel, holes, size, blob(data, nil)); err != nil || !bytes.Equal(b, raw) {
 		t.Errorf("JoinRaw = %d bytes, %v; want the mail", len(b), err)
+	}
+	if holes[0].CRC32C == "" {
+		t.Errorf("hole without the CRC-32C of its text: %+v", holes[0])
+	}
+	// Holes stored before the CRC-32C was kept have none.
+	old := holes[0]
+	old.CRC32C = ""
+	if b, err := JoinRaw(skel, []RawHole{old}, size, blob(data, nil)); err != nil || !bytes.Equal(b, raw) {
+		t.Errorf("JoinRaw of a hole without CRC-32C = %d bytes, %v; want the mail", len(b), err)
 	}
 }
 
