@@ -71,6 +71,9 @@ func newUserCmd(a *app) *cobra.Command {
 	}
 	remove := &cobra.Command{
 		Use: "remove NAME", Short: "Remove a user", Args: cobra.ExactArgs(1),
+		Long: `Remove a user. When the command returns, a daemon running on the same
+database no longer accepts the user's password (the command waits the
+100 ms for which a daemon trusts its last look at the credentials' state).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := a.openCore(false)
 			if err != nil {
@@ -136,6 +139,9 @@ func newTokenCmd(a *app) *cobra.Command {
 	create.Flags().StringVar(&expires, "expires", "", `lifetime such as 90d, 12h or "never" (default never)`)
 	revoke := &cobra.Command{
 		Use: "revoke NAME", Short: "Revoke a token", Args: cobra.ExactArgs(1),
+		Long: `Revoke a token. When the command returns, a daemon running on the same
+database no longer accepts it (the command waits the 100 ms for which a
+daemon trusts its last look at the credentials' state).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := a.openCore(false)
 			if err != nil {
