@@ -356,7 +356,13 @@ func (d *flatDecoder) strEscapes() (escaped, bool) {
 		c := b[i+1]
 		i += 2
 		switch c {
-		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		case 'r':
+			// CR LF, two escapes on every line of a mail, is noted as one
+			// (escaped.unescape takes the pair the same way).
+			if i+1 < len(b) && b[i] == '\\' && b[i+1] == 'n' {
+				i += 2
+			}
+		case '"', '\\', '/', 'b', 'f', 'n', 't':
 		case 'u':
 			d.i = i
 			r, ok := d.hex4()
@@ -399,6 +405,13 @@ func (e *escaped) unescape(b []byte) string {
 			c = '\n'
 		case 'r':
 			c = '\r'
+			if r+1 < e.end && b[r] == '\\' && b[r+1] == 'n' {
+				b[w] = '\r'
+				b[w+1] = '\n'
+				w += 2
+				r += 2
+				continue
+			}
 		case 't':
 			c = '\t'
 		case 'u':

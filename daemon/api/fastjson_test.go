@@ -15,6 +15,12 @@ var flatJSONCases = []struct {
 	{` { "mailboxId" : "607" , "data" : "x\"y\\z\/\b\f\n\r\t" , "personId" : 3 } `, true},
 	{`{"MAILBOXID":-0,"Data":null,"PersonId":null}`, true},
 	{`{"MailboxId":1,"Data":"\u00e9\u20ac\ud83d\ude00 caf\u00C9","Other":true,"More":false,"N":null,"S":"s","I":12}`, true},
+	// CR LF pairs, taken as one escape, next to everything that is not one.
+	{`{"MailboxId":1,"Data":"a\r\nb\r\n\r\nc\r\r\n\n\r\\n\r\u000a\r\n"}`, true},
+	{`{"MailboxId":1,"Data":"\r"}`, true},
+	{`{"MailboxId":1,"Data":"x\r\n"}`, true},
+	{`{"MailboxId":1,"Data":"x\r\"}`, false},
+	{`{"MailboxId":1,"Data":"x\r\n`, false},
 	{`{}`, true},
 	{`{"Data":"plain ünïcödé 使って"}`, true},
 	{`{"MailboxId":1.5,"Data":"x"}`, false},
