@@ -32,7 +32,9 @@ type Attachment struct {
 
 	// encoded is the base64 text in the raw mail Data was decoded from
 	// when the standard decoder took it whole (the alphabet, CR and LF,
-	// padding only at the end), nil otherwise (see splitRaw).
+	// padding only at the end), nil otherwise (see splitRaw). splitRaw
+	// relies on Data being exactly those decoded bytes: whatever changes
+	// Data after the parse must set encoded to nil.
 	encoded []byte
 }
 
