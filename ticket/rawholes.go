@@ -141,40 +141,6 @@ func base64LinesLen(n, line int, crlf bool) int {
 	return enc + (enc-1)/line*eol
 }
 
-// base64Block is how much data matchBase64Lines and appendBase64Lines
-// encode at a time (a multiple of 3), so that neither holds a whole
-// attachment's base64.
-const base64Block = 6 << 10
-
-// eachBase64Piece calls fn with data's base64 in lines of line characters
-// joined by eol, a piece at a time (text or a line break); it stops when
-// fn returns false and reports whether it went through.
-func eachBase64Piece(data []byte, line int, eol []byte, fn func(piece []byte) bool) bool {
-	buf := make([]byte, base64.StdEncoding.EncodedLen(min(base64Block, len(data))))
-	col := 0 // characters of the current line already given
-	for len(data) > 0 {
-		chunk := data[:min(base64Block, len(data))]
-		data = data[len(chunk):]
-		enc := buf[:base64.StdEncoding.EncodedLen(len(chunk))]
-		base64.StdEncoding.Encode(enc, chunk)
-		for len(enc) > 0 {
-			if col == line {
-				if !fn(eol) {
-					return false
-				}
-				col = 0
-			}
-			piece := enc[:min(line-col, len(enc))]
-			enc = enc[len(piece):]
-			col += len(piece)
-			if !fn(piece) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 // canonicalBase64Lines reports whether text is exactly the standard
 // base64 of n bytes in lines of line characters (no break after the last),
 // given that text begins base64 which the standard decoder took whole and
@@ -225,20 +191,22 @@ func canonicalBase64Lines(text []byte, n, line int, crlf bool) bool {
 	}
 }
 
-// appendBase64Lines appends data's base64 in lines of line characters.
+// appendBase64Lines appends data's standard base64 in lines of line
+// characters (a whole number of quanta) joined by CR LF or LF, with no
+// break after the last: each line is encoded straight into dst.
 func appendBase64Lines(dst, data []byte, line int, crlf bool) []byte {
-	eachBase64Piece(data, line, eolBytes(crlf), func(piece []byte) bool {
-		dst = append(dst, piece...)
-		return true
-	})
-	return dst
-}
-
-func eolBytes(crlf bool) []byte {
-	if crlf {
-		return []byte("\r\n")
+	per := max(line/4, 1) * 3 // the bytes a full line encodes
+	for len(data) > 0 {
+		n := min(per, len(data))
+		dst = base64.StdEncoding.AppendEncode(dst, data[:n])
+		if data = data[n:]; len(data) > 0 {
+			if crlf {
+				dst = append(dst, '\r')
+			}
+			dst = append(dst, '\n')
+		}
 	}
-	return []byte("\n")
+	return dst
 }
 
 // JoinRaw rebuilds a stored message's raw bytes (size of them) from its
