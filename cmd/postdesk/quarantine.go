@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/postdesk/postdesk/store"
 	"github.com/postdesk/postdesk/ticket"
 )
 
@@ -48,28 +49,21 @@ retry: the mail is imported once and leaves the quarantine.`,
 	show := &cobra.Command{
 		Use: "show ID", Short: "Show one quarantined mail (--raw: its bytes)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID(args[0])
-			if err != nil {
-				return err
-			}
-			c, err := a.openCore(false)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			q, err := c.store.QuarantineItem(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			if raw {
-				_, err := a.stdout.Write(q.Raw)
-				return err
-			}
-			fmt.Fprintf(a.stdout, "Quarantine item %d\n  Mailbox:    %d\n  Source:     %s\n  When:       %s\n  Reason:     %s\n  Retryable:  %s\n  From:       %s\n  Subject:    %s\n  Message-ID: <%s>\n  Size:       %d bytes (%d stored)\n",
-				q.ID, q.MailboxID, q.Source, q.CreatedAt.Local().Format(time.RFC1123Z), q.Reason, yesNo(q.Retryable),
-				q.Sender, q.Subject, q.MessageID, q.Size, len(q.Raw))
-			fmt.Fprintf(a.stdout, "\n  postdesk quarantine show --raw %d   # the raw mail\n  postdesk quarantine retry %d       # import it again\n", q.ID, q.ID)
-			return nil
+			return a.withStoreID(args[0], func(st *store.Store, id int64) error {
+				q, err := st.QuarantineItem(cmd.Context(), id)
+				if err != nil {
+					return err
+				}
+				if raw {
+					_, err := a.stdout.Write(q.Raw)
+					return err
+				}
+				fmt.Fprintf(a.stdout, "Quarantine item %d\n  Mailbox:    %d\n  Source:     %s\n  When:       %s\n  Reason:     %s\n  Retryable:  %s\n  From:       %s\n  Subject:    %s\n  Message-ID: <%s>\n  Size:       %d bytes (%d stored)\n",
+					q.ID, q.MailboxID, q.Source, q.CreatedAt.Local().Format(time.RFC1123Z), q.Reason, yesNo(q.Retryable),
+					q.Sender, q.Subject, q.MessageID, q.Size, len(q.Raw))
+				fmt.Fprintf(a.stdout, "\n  postdesk quarantine show --raw %d   # the raw mail\n  postdesk quarantine retry %d       # import it again\n", q.ID, q.ID)
+				return nil
+			})
 		},
 	}
 	show.Flags().BoolVar(&raw, "raw", false, "write the raw mail to stdout")

@@ -88,6 +88,21 @@ type core struct {
 	svc   *ticket.Service
 }
 
+// withStoreID reads arg as an ID (parseID) and runs fn with the store
+// open: the shape of every command that shows one stored thing.
+func (a *app) withStoreID(arg string, fn func(st *store.Store, id int64) error) error {
+	id, err := parseID(arg)
+	if err != nil {
+		return err
+	}
+	c, err := a.openCore(false)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return fn(c.store, id)
+}
+
 func (a *app) openCore(withService bool) (*core, error) {
 	cfg, err := a.loadConfig()
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -62,45 +63,14 @@ func newTicketsCmd(a *app) *cobra.Command {
 		Short: "Show a ticket with its messages",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID(strings.TrimPrefix(args[0], "#"))
-			if err != nil {
-				return err
-			}
-			c, err := a.openCore(false)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			d, err := c.store.TicketDetail(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			w := a.stdout
-			fmt.Fprintf(w, "Ticket %d: %s\n", d.ID, d.Title)
-			fmt.Fprintf(w, "  Mailbox:   %d\n  Status:    %s\n  Category:  %s\n  Priority:  %s\n  Owner:     %s\n",
-				d.MailboxID, d.Status, d.Category, d.Priority, d.Owner)
-			if d.Person != nil {
-				fmt.Fprintf(w, "  Person:    %s <%s>\n", d.Person.Name, d.Person.Email)
-			}
-			if d.Company != nil {
-				fmt.Fprintf(w, "  Company:   %s\n", d.Company.Name)
-			}
-			if d.Automatic {
-				fmt.Fprintf(w, "  Automatic: yes (opened by a robot, bounce or auto-reply)\n")
-			}
-			fmt.Fprintf(w, "  Created:   %s\n", d.CreatedAt.Local().Format(time.RFC1123Z))
-			for i, m := range d.Messages {
-				fmt.Fprintf(w, "\n--- message %d/%d (#%d, %s, %d bytes) ---\n", i+1, len(d.Messages), m.ID, m.Source, m.RawSize)
-				fmt.Fprintf(w, "From:       %s\nSubject:    %s\nMessage-ID: <%s>\n", m.From, m.Subject, m.MessageID)
-				if !m.Date.IsZero() {
-					fmt.Fprintf(w, "Date:       %s\n", m.Date.Format(time.RFC1123Z))
+			return a.withStoreID(strings.TrimPrefix(args[0], "#"), func(st *store.Store, id int64) error {
+				d, err := st.TicketDetail(cmd.Context(), id)
+				if err != nil {
+					return err
 				}
-				for _, at := range m.Attachments {
-					fmt.Fprintf(w, "Attachment: %s (%s, %d bytes)\n", at.Filename, at.ContentType, at.Size)
-				}
-				fmt.Fprintf(w, "\n%s\n", truncate(m.TextBody, 4000))
-			}
-			return nil
+				printTicket(a.stdout, d)
+				return nil
+			})
 		},
 	}
 	raw := &cobra.Command{
@@ -111,21 +81,14 @@ is the message's number ("#12" in "tickets show"). Attachments are kept
 once, decoded; their base64 in the raw mail is rebuilt from them.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID(strings.TrimPrefix(args[0], "#"))
-			if err != nil {
+			return a.withStoreID(strings.TrimPrefix(args[0], "#"), func(st *store.Store, id int64) error {
+				b, err := st.RawMessage(cmd.Context(), id)
+				if err != nil {
+					return err
+				}
+				_, err = a.stdout.Write(b)
 				return err
-			}
-			c, err := a.openCore(false)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			b, err := c.store.RawMessage(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			_, err = a.stdout.Write(b)
-			return err
+			})
 		},
 	}
 	cmd.AddCommand(list, show, raw)
@@ -148,4 +111,32 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "…"
+}
+
+// printTicket writes a ticket and its messages as "tickets show" shows them.
+func printTicket(w io.Writer, d *store.TicketDetail) {
+	fmt.Fprintf(w, "Ticket %d: %s\n", d.ID, d.Title)
+	fmt.Fprintf(w, "  Mailbox:   %d\n  Status:    %s\n  Category:  %s\n  Priority:  %s\n  Owner:     %s\n",
+		d.MailboxID, d.Status, d.Category, d.Priority, d.Owner)
+	if d.Person != nil {
+		fmt.Fprintf(w, "  Person:    %s <%s>\n", d.Person.Name, d.Person.Email)
+	}
+	if d.Company != nil {
+		fmt.Fprintf(w, "  Company:   %s\n", d.Company.Name)
+	}
+	if d.Automatic {
+		fmt.Fprintf(w, "  Automatic: yes (opened by a robot, bounce or auto-reply)\n")
+	}
+	fmt.Fprintf(w, "  Created:   %s\n", d.CreatedAt.Local().Format(time.RFC1123Z))
+	for i, m := range d.Messages {
+		fmt.Fprintf(w, "\n--- message %d/%d (#%d, %s, %d bytes) ---\n", i+1, len(d.Messages), m.ID, m.Source, m.RawSize)
+		fmt.Fprintf(w, "From:       %s\nSubject:    %s\nMessage-ID: <%s>\n", m.From, m.Subject, m.MessageID)
+		if !m.Date.IsZero() {
+			fmt.Fprintf(w, "Date:       %s\n", m.Date.Format(time.RFC1123Z))
+		}
+		for _, at := range m.Attachments {
+			fmt.Fprintf(w, "Attachment: %s (%s, %d bytes)\n", at.Filename, at.ContentType, at.Size)
+		}
+		fmt.Fprintf(w, "\n%s\n", truncate(m.TextBody, 4000))
+	}
 }
