@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 )
@@ -101,7 +102,10 @@ func (s *Service) doImport(ctx context.Context, req ImportRequest, o importOpts)
 		}
 		s.metrics.observe(mb.ID, req.Source, outcome, s.now().Sub(start))
 	}()
-	log := s.log.With("mailbox", mb.ID, "source", string(req.Source))
+	// Every line this import logs names the mailbox and the source. With
+	// formats them when it is called, so it is called only for a line that
+	// is due: most imports log nothing here.
+	log := func() *slog.Logger { return s.log.With("mailbox", mb.ID, "source", string(req.Source)) }
 
 	size := max(int64(len(req.Raw)), req.Size)
 	if size > s.maxSize {
@@ -115,7 +119,7 @@ func (s *Service) doImport(ctx context.Context, req ImportRequest, o importOpts)
 			// to show the operator what it is.
 			m, _ = ParseMail(req.Raw)
 		}
-		return s.quarantine(ctx, log, req, o, m, reason, false)
+		return s.quarantine(ctx, log(), req, o, m, reason, false)
 	}
 
 	m, perr := ParseMail(req.Raw)
@@ -123,7 +127,7 @@ func (s *Service) doImport(ctx context.Context, req ImportRequest, o importOpts)
 		if req.Source == SourceHTTP {
 			return nil, perr
 		}
-		return s.quarantine(ctx, log, req, o, nil, "not importable: "+perr.Error(), false)
+		return s.quarantine(ctx, log(), req, o, nil, "not importable: "+perr.Error(), false)
 	}
 
 	rule := matchRule(mb.Rules, m)
@@ -142,10 +146,10 @@ func (s *Service) doImport(ctx context.Context, req ImportRequest, o importOpts)
 			if err != nil {
 				return nil, err
 			}
-			log.Info("mail ignored", "rule", ruleName(rule), "message_id", m.MessageID)
+			log().Info("mail ignored", "rule", ruleName(rule), "message_id", m.MessageID)
 			return res, nil
 		case ActionQuarantine:
-			res, err := s.quarantine(ctx, log, req, o, m, "quarantined by rule "+ruleName(rule), true)
+			res, err := s.quarantine(ctx, log(), req, o, m, "quarantined by rule "+ruleName(rule), true)
 			if err == nil && req.Source == SourceHTTP {
 				err = fmt.Errorf("rule %s: %w", ruleName(rule), ErrQuarantined)
 			}
@@ -177,12 +181,14 @@ func (s *Service) doImport(ctx context.Context, req ImportRequest, o importOpts)
 		}
 		// A mail the core cannot store must not block its IMAP mailbox or
 		// be lost: it waits in the quarantine for a fix and a retry.
-		return s.quarantine(ctx, log, req, o, m, "import failed: "+err.Error(), true)
+		return s.quarantine(ctx, log(), req, o, m, "import failed: "+err.Error(), true)
 	}
 	res.Automatic = in.automatic
-	log.Debug("mail imported", "outcome", string(res.Outcome), "ticket", res.Info.TicketID, "automatic", in.automatic)
+	if s.log.Enabled(ctx, slog.LevelDebug) {
+		log().Debug("mail imported", "outcome", string(res.Outcome), "ticket", res.Info.TicketID, "automatic", in.automatic)
+	}
 	if res.Outcome == OutcomeQuarantined {
-		log.Warn("mail quarantined", "reason", res.Reason, "quarantine_id", res.QuarantineID)
+		log().Warn("mail quarantined", "reason", res.Reason, "quarantine_id", res.QuarantineID)
 		if req.Source == SourceHTTP {
 			return res, ErrSenderOverCap
 		}
