@@ -264,10 +264,18 @@ func scanAttachment(r rowScanner) (StoredAttachment, error) {
 // Attachment returns a stored attachment and its bytes (ticket.ErrNotFound
 // when there is none).
 func (s *Store) Attachment(ctx context.Context, id int64) (a StoredAttachment, data []byte, err error) {
+	return s.TicketAttachment(ctx, 0, id)
+}
+
+// TicketAttachment is Attachment of an attachment that a message of ticket
+// ticketID holds (any ticket's when ticketID is 0): ticket.ErrNotFound for
+// another ticket's. It reads the one attachment, not the ticket.
+func (s *Store) TicketAttachment(ctx context.Context, ticketID, id int64) (a StoredAttachment, data []byte, err error) {
 	err = s.readTx(ctx, func(tx *sql.Tx) error {
 		var inChunks bool
 		row := tx.QueryRowContext(ctx, `SELECT `+attachmentColumns+`, b.data, b.chunked
-			FROM message_attachments a JOIN blobs b ON b.sha256 = a.sha256 WHERE a.id = ?`, id)
+			FROM message_attachments a JOIN blobs b ON b.sha256 = a.sha256 WHERE a.id = ?1
+			AND (?2 = 0 OR EXISTS (SELECT 1 FROM messages m WHERE m.id = a.message_id AND m.ticket_id = ?2))`, id, ticketID)
 		err := row.Scan(&a.ID, &a.MessageID, &a.Filename, &a.ContentType, &a.ContentID, &a.Inline, &a.Size, &a.SHA256, &data, &inChunks)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("attachment %d: %w", id, ticket.ErrNotFound)
@@ -294,11 +302,18 @@ func (s *Store) Attachment(ctx context.Context, id int64) (a StoredAttachment, d
 // RawMessage returns the raw RFC 822 bytes of a stored message, by its row
 // id (ticket.ErrNotFound when there is none).
 func (s *Store) RawMessage(ctx context.Context, messageID int64) (raw []byte, err error) {
+	return s.TicketRawMessage(ctx, 0, messageID)
+}
+
+// TicketRawMessage is RawMessage of a message of ticket ticketID (of any
+// ticket when ticketID is 0): ticket.ErrNotFound for another ticket's.
+func (s *Store) TicketRawMessage(ctx context.Context, ticketID, messageID int64) (raw []byte, err error) {
 	err = s.readTx(ctx, func(tx *sql.Tx) error {
 		var size int64
 		var inChunks bool
 		var holesJSON string
-		err := tx.QueryRowContext(ctx, `SELECT raw, raw_size, raw_chunked, raw_holes FROM messages WHERE id = ?`, messageID).
+		err := tx.QueryRowContext(ctx, `SELECT raw, raw_size, raw_chunked, raw_holes FROM messages
+			WHERE id = ?1 AND (?2 = 0 OR ticket_id = ?2)`, messageID, ticketID).
 			Scan(&raw, &size, &inChunks, &holesJSON)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("message %d: %w", messageID, ticket.ErrNotFound)

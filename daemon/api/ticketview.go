@@ -3,9 +3,9 @@ package api
 import (
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"mime"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -169,15 +169,13 @@ func addrs(as []ticket.Address) []string {
 // attachment is GET /ticket/{id}/attachments/{aid}: always a download
 // (Content-Disposition: attachment), never rendered by the browser.
 func (a *API) attachment(w http.ResponseWriter, r *http.Request) {
-	aid, ok := a.ticketPart(w, r, "aid", func(m store.MessageDetail, id int64) bool {
-		return slices.ContainsFunc(m.Attachments, func(at store.StoredAttachment) bool { return at.ID == id })
-	})
+	tid, aid, ok := a.ticketPart(w, r, "aid")
 	if !ok {
 		return
 	}
-	at, data, err := a.store.Attachment(r.Context(), aid)
+	at, data, err := a.store.TicketAttachment(r.Context(), tid, aid)
 	if err != nil {
-		a.fail(w, r, importError(err))
+		a.failPart(w, r, err)
 		return
 	}
 	name := at.Filename
@@ -187,24 +185,35 @@ func (a *API) attachment(w http.ResponseWriter, r *http.Request) {
 	download(w, r, downloadType(at.ContentType), name, data)
 }
 
-// ticketPart reads the id path value name of something in ticket {id}
-// that one of its messages holds (in), answering 404 for anything else:
-// an id of another ticket is not reachable through this one.
-func (a *API) ticketPart(w http.ResponseWriter, r *http.Request, name string, in func(m store.MessageDetail, id int64) bool) (int64, bool) {
-	d, ok := a.loadTicket(w, r)
-	if !ok {
-		return 0, false
+// ticketPart reads the ids of ticket {id} and of the path value name, for a
+// download of something that one of the ticket's messages holds. The store
+// answers for that part alone, within the ticket: an id of another
+// ticket's is not reachable through this one, and a download does not read
+// the ticket's other messages.
+func (a *API) ticketPart(w http.ResponseWriter, r *http.Request, name string) (ticketID, id int64, ok bool) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		a.methodNotAllowed(w, r, "GET, HEAD")
+		return 0, 0, false
 	}
-	id, e := pathID(r, name)
+	ticketID, e := pathID(r, "id")
+	if e == nil {
+		id, e = pathID(r, name)
+	}
 	if e != nil {
 		a.fail(w, r, e)
-		return 0, false
+		return 0, 0, false
 	}
-	if !slices.ContainsFunc(d.Messages, func(m store.MessageDetail) bool { return in(m, id) }) {
-		a.fail(w, r, &apiError{status: http.StatusNotFound, typ: typeNotFound, msg: msgNoRoute})
-		return 0, false
+	return ticketID, id, true
+}
+
+// failPart answers a download that failed: 404 for a part the ticket does
+// not hold (or no such ticket).
+func (a *API) failPart(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, ticket.ErrNotFound) {
+		a.fail(w, r, &apiError{status: http.StatusNotFound, typ: typeNotFound, msg: msgNoRoute, err: err})
+		return
 	}
-	return id, true
+	a.fail(w, r, importError(err))
 }
 
 // download answers with data as a file to save (Content-Disposition:
@@ -226,13 +235,13 @@ func download(w http.ResponseWriter, r *http.Request, contentType, name string, 
 // rawMessage is GET /ticket/{id}/messages/{mid}/raw: the mail as it came,
 // byte for byte, always a download.
 func (a *API) rawMessage(w http.ResponseWriter, r *http.Request) {
-	mid, ok := a.ticketPart(w, r, "mid", func(m store.MessageDetail, id int64) bool { return m.ID == id })
+	tid, mid, ok := a.ticketPart(w, r, "mid")
 	if !ok {
 		return
 	}
-	raw, err := a.store.RawMessage(r.Context(), mid)
+	raw, err := a.store.TicketRawMessage(r.Context(), tid, mid)
 	if err != nil {
-		a.fail(w, r, importError(err))
+		a.failPart(w, r, err)
 		return
 	}
 	download(w, r, "message/rfc822", "message-"+strconv.FormatInt(mid, 10)+".eml", raw)
