@@ -3,6 +3,7 @@ package ticket
 import (
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Address is a decoded mailbox address.
@@ -59,8 +60,50 @@ func (h Header) Has(key string) bool {
 	return ok
 }
 
+// canonicalKey is the canonical form of a header field name, as
+// textproto.CanonicalMIMEHeaderKey writes it ("Message-Id"), without the
+// import cycle worry: the first letter and each letter after a hyphen upper
+// case, the others lower case. A name already in that form is returned as
+// it is, and an ASCII one is rewritten with one allocation: every header
+// field of every mail and every Header lookup comes here.
 func canonicalKey(k string) string {
-	// textproto.CanonicalMIMEHeaderKey without the import cycle worry.
+	canonical := true
+	upper := true
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if c >= utf8.RuneSelf {
+			return canonicalKeyUnicode(k)
+		}
+		if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
+			canonical = false
+		}
+		upper = c == '-'
+	}
+	if canonical {
+		return k
+	}
+	var b strings.Builder
+	b.Grow(len(k))
+	upper = true
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case upper && 'a' <= c && c <= 'z':
+			c -= 'a' - 'A'
+		case !upper && 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		b.WriteByte(c)
+		upper = c == '-'
+	}
+	return b.String()
+}
+
+// canonicalKeyUnicode is canonicalKey of a name with bytes outside ASCII
+// (8-bit header names of broken or hostile mail): strings.ToLower lowers
+// its letters and writes each invalid byte as U+FFFD, then the ASCII
+// letters at the start and after hyphens go upper case.
+func canonicalKeyUnicode(k string) string {
 	b := []byte(strings.ToLower(k))
 	upper := true
 	for i, c := range b {
