@@ -425,6 +425,30 @@ func TestE2EImportMboxAndMaildir(t *testing.T) {
 	}
 }
 
+// TestE2EImportKeepsOrderAcrossChunks imports threads whose replies follow
+// their parents, across the chunks the import hands the core (200 mails):
+// every reply finds the ticket of the mail before it.
+func TestE2EImportKeepsOrderAcrossChunks(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, freePort(t), "")
+	var mbox strings.Builder
+	const n = 2*importChunkMails + 50
+	for i := range n {
+		fmt.Fprintf(&mbox, "From t%d@acme.example Thu Nov 26 10:00:00 2026\n", i/3)
+		fmt.Fprintf(&mbox, "From: t%d@acme.example\nSubject: thread %d\nMessage-ID: <chunk-%d@x>\n", i/3, i/3, i)
+		if i%3 != 0 {
+			fmt.Fprintf(&mbox, "In-Reply-To: <chunk-%d@x>\n", i-1)
+		}
+		fmt.Fprintf(&mbox, "\nmail %d\n\n", i)
+	}
+	os.WriteFile(filepath.Join(dir, "threads.mbox"), []byte(mbox.String()), 0o600)
+	r := pd(t, nil, "import", "--config", cfg, "--mailbox", "607", filepath.Join(dir, "threads.mbox"))
+	want := fmt.Sprintf("imported %d mails into mailbox 607: %d created, %d appended, 0 duplicates", n, (n+2)/3, n-(n+2)/3)
+	if r.code != 0 || !strings.Contains(r.stdout, want) {
+		t.Fatalf("import: exit %d\n%s\nwant %q\n%s", r.code, r.stdout, want, r.stderr)
+	}
+}
+
 // TestE2ERawMessageKept gets an imported mail back byte for byte with
 // "tickets raw", its attachment's base64 rebuilt from the stored blob.
 func TestE2ERawMessageKept(t *testing.T) {
