@@ -49,6 +49,9 @@ func splitHeader(b []byte) (hdr, body []byte) {
 // ErrNotMail) when a limit is exceeded.
 func parseFields(hdr []byte, lim *limits) (fields []rawField, stop int, err error) {
 	full := len(hdr)
+	// Room for a field a line (more than folded fields need), so that the
+	// slice is not grown and copied field by field.
+	fields = make([]rawField, 0, min(bytes.Count(hdr, []byte{'\n'})+1, lim.maxFields))
 	lastKnown := -2 // offset in hdr of the last known field; -2: not computed yet
 	var cur []byte
 	var curName string
