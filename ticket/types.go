@@ -102,7 +102,9 @@ func canonicalKey(k string) string {
 // canonicalKeyUnicode is canonicalKey of a name with bytes outside ASCII
 // (8-bit header names of broken or hostile mail): strings.ToLower lowers
 // its letters and writes each invalid byte as U+FFFD, then the ASCII
-// letters at the start and after hyphens go upper case.
+// letters at the start and after hyphens go upper case. It was
+// canonicalKey for every name before the fast paths, and the tests hold
+// canonicalKey to it.
 func canonicalKeyUnicode(k string) string {
 	b := []byte(strings.ToLower(k))
 	upper := true
