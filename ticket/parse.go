@@ -62,9 +62,6 @@ type parser struct {
 	altBase   int      // len(textParts) when the innermost multipart/alternative began
 	htmlRaw   string   // first inline text/html body, unsanitized
 	nameless  int      // counter for invented attachment names
-	// strictBody is the last body decodeBody found to be base64 the
-	// standard decoder took whole (markEncoded keeps only those).
-	strictBody []byte
 }
 
 func (p *parser) parseMessage(raw []byte) (*Mail, error) {

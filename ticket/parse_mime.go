@@ -164,7 +164,7 @@ func (p *parser) leaf(e entity, body []byte, parentType string) error {
 	switch {
 	case e.ctype == "application/ms-tnef" || e.ctype == "application/vnd.ms-tnef" ||
 		strings.EqualFold(e.filename, "winmail.dat"):
-		data := p.decodeBody(e.cte, body)
+		data, strict := decodeTransferStrict(e.cte, body)
 		if atts, err := readTNEF(data, p.lim.maxParts-p.parts); err == nil && len(atts) > 0 {
 			p.parts += len(atts)
 			for _, a := range atts {
@@ -173,9 +173,9 @@ func (p *parser) leaf(e entity, body []byte, parentType string) error {
 			return nil
 		}
 		p.addAttachment(e.filename, e.ctype, e.contentID, false, data)
-		p.markEncoded(body)
+		p.markEncoded(body, strict)
 	case e.ctype == "application/mac-binhex40" || e.ctype == "application/mac-binhex":
-		data := p.decodeBody(e.cte, body)
+		data, strict := decodeTransferStrict(e.cte, body)
 		if name, file, err := decodeBinHex(data); err == nil {
 			if e.filename == "" {
 				e.filename = name
@@ -184,9 +184,9 @@ func (p *parser) leaf(e entity, body []byte, parentType string) error {
 			return nil
 		}
 		p.addAttachment(e.filename, e.ctype, e.contentID, false, data)
-		p.markEncoded(body)
+		p.markEncoded(body, strict)
 	case e.ctype == "message/rfc822" || e.ctype == "message/global":
-		data := p.decodeBody(e.cte, body)
+		data, strict := decodeTransferStrict(e.cte, body)
 		name := e.filename
 		if name == "" {
 			// A subject is no path: its slashes must not cut it short.
@@ -199,9 +199,9 @@ func (p *parser) leaf(e entity, body []byte, parentType string) error {
 			name += ".eml"
 		}
 		p.addAttachment(name, e.ctype, e.contentID, false, data)
-		p.markEncoded(body)
+		p.markEncoded(body, strict)
 	case (e.ctype == "text/plain" || e.ctype == "text/html") && !isAttachment:
-		data := p.decodeBody(e.cte, body)
+		data, strict := decodeTransferStrict(e.cte, body)
 		text := decodeCharset(e.params["charset"], data)
 		if e.ctype == "text/html" {
 			if p.htmlRaw == "" {
@@ -210,7 +210,7 @@ func (p *parser) leaf(e entity, body []byte, parentType string) error {
 			}
 
 			p.addAttachment("", e.ctype, e.contentID, false, data)
-			p.markEncoded(body)
+			p.markEncoded(body, strict)
 			return nil
 		}
 		if parentType == "multipart/alternative" && len(p.textParts) > p.altBase {
@@ -230,7 +230,7 @@ func (p *parser) leaf(e entity, body []byte, parentType string) error {
 		}
 		p.textParts = append(p.textParts, text)
 	default:
-		data := p.decodeBody(e.cte, body)
+		data, strict := decodeTransferStrict(e.cte, body)
 		inline := e.disposition == "inline" ||
 			(e.disposition == "" && e.contentID != "" && parentType == "multipart/related")
 		if e.filename == "" {
@@ -245,7 +245,7 @@ func (p *parser) leaf(e entity, body []byte, parentType string) error {
 			}
 		}
 		p.addAttachment(e.filename, e.ctype, e.contentID, inline, data)
-		p.markEncoded(body)
+		p.markEncoded(body, strict)
 	}
 	return nil
 }
@@ -308,22 +308,11 @@ func (p *parser) addAttachment(name, ctype, cid string, inline bool, data []byte
 	})
 }
 
-// decodeBody undoes a part's transfer encoding and notes whether body was
-// base64 the standard decoder took whole.
-func (p *parser) decodeBody(cte string, body []byte) []byte {
-	data, strict := decodeTransferStrict(cte, body)
-	p.strictBody = nil
-	if strict {
-		p.strictBody = body
-	}
-	return data
-}
-
 // markEncoded notes the base64 text the last attachment was decoded from
-// (see splitRaw), when the standard decoder took it whole: body, its
-// part's body, aliases the raw mail.
-func (p *parser) markEncoded(body []byte) {
-	if len(body) > 0 && len(p.strictBody) == len(body) && &p.strictBody[0] == &body[0] {
+// (see splitRaw), when the standard decoder took it whole (strict, from
+// decodeTransferStrict): body, its part's body, aliases the raw mail.
+func (p *parser) markEncoded(body []byte, strict bool) {
+	if strict && len(body) > 0 {
 		p.m.Attachments[len(p.m.Attachments)-1].encoded = body
 	}
 }

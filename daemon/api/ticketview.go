@@ -74,13 +74,8 @@ func pathID(r *http.Request, name string) (int64, *apiError) {
 
 // loadTicket reads ticket {id} of the request path.
 func (a *API) loadTicket(w http.ResponseWriter, r *http.Request) (*store.TicketDetail, bool) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		a.methodNotAllowed(w, r, "GET, HEAD")
-		return nil, false
-	}
-	id, e := pathID(r, "id")
-	if e != nil {
-		a.fail(w, r, e)
+	id, ok := a.readID(w, r, "id")
+	if !ok {
 		return nil, false
 	}
 	d, err := a.store.TicketDetail(r.Context(), id)
@@ -191,19 +186,30 @@ func (a *API) attachment(w http.ResponseWriter, r *http.Request) {
 // ticket's is not reachable through this one, and a download does not read
 // the ticket's other messages.
 func (a *API) ticketPart(w http.ResponseWriter, r *http.Request, name string) (ticketID, id int64, ok bool) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		a.methodNotAllowed(w, r, "GET, HEAD")
+	if ticketID, ok = a.readID(w, r, "id"); !ok {
 		return 0, 0, false
 	}
-	ticketID, e := pathID(r, "id")
-	if e == nil {
-		id, e = pathID(r, name)
-	}
+	id, e := pathID(r, name)
 	if e != nil {
 		a.fail(w, r, e)
 		return 0, 0, false
 	}
 	return ticketID, id, true
+}
+
+// readID checks that r reads (GET or HEAD) and reads its id path value
+// name, answering the request when either fails.
+func (a *API) readID(w http.ResponseWriter, r *http.Request, name string) (int64, bool) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		a.methodNotAllowed(w, r, "GET, HEAD")
+		return 0, false
+	}
+	id, e := pathID(r, name)
+	if e != nil {
+		a.fail(w, r, e)
+		return 0, false
+	}
+	return id, true
 }
 
 // failPart answers a download that failed: 404 for a part the ticket does
