@@ -258,3 +258,94 @@ func TestStoreReadOnly(t *testing.T) {
 	record(t, "store: database file read-only", len(sent), len(sent)-lost-dup, lost, dup)
 	record(t, "store: HTTP imports answered 503 on a read-only file", len(httpIDs), refused, 0, 0)
 }
+
+// TestCLIImportDiskFull runs "postdesk import" of a Maildir onto a store
+// on a nearly full tmpfs. The chunk's commit fails; the mails are then
+// tried one at a time, so every mail has its own outcome (created or
+// failed, each failure on its own line) and nothing is half-written.
+// Once space is freed, the same import adds exactly the mails that failed.
+func TestCLIImportDiskFull(t *testing.T) {
+	t.Parallel()
+	mnt := mountTmpfs(t, 64<<20)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "postdesk.yaml")
+	conf := fmt.Sprintf("store:\n  path: %s\nimport:\n  sender_cap: -1\nmailboxes:\n  - {id: 607, name: support}\n", filepath.Join(mnt, "postdesk.db"))
+	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const n = 12
+	md := filepath.Join(dir, "Maildir")
+	for _, sub := range []string{"cur", "new", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(md, sub), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		raw := bigMail(fmt.Sprintf("cli-full-%d@faulttest.example", i), 1<<20)
+		if err := os.WriteFile(filepath.Join(md, "cur", fmt.Sprintf("%d.host:2,S", 1700000000+i)), raw, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runCLI(t, nil, "user", "list", "--config", cfg) // creates the store
+	// Leave some 6 MiB: room for a few of the mails, not for the chunk.
+	filler := filepath.Join(mnt, "filler")
+	fill(t, filler)
+	fi, err := os.Stat(filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(filler, max(fi.Size()-6<<20, 0)); err != nil {
+		t.Fatal(err)
+	}
+
+	type summary struct{ created, appended, dups, ignored, quarantined, failed int }
+	importOnce := func() (summary, int, string) {
+		cmd := exec.Command(postdesk.get(t), "import", "-q", "--config", cfg, "--mailbox", "607", md)
+		cmd.Env = cleanEnv()
+		var out, errOut bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		code := 0
+		if err := cmd.Run(); err != nil {
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) {
+				t.Fatalf("postdesk import: %v", err)
+			}
+			code = ee.ExitCode()
+		}
+		var s summary
+		var total, mailbox int
+		if _, err := fmt.Sscanf(out.String(), "imported %d mails into mailbox %d: %d created, %d appended, %d duplicates, %d ignored, %d quarantined, %d failed",
+			&total, &mailbox, &s.created, &s.appended, &s.dups, &s.ignored, &s.quarantined, &s.failed); err != nil || total != n {
+			t.Fatalf("postdesk import: exit %d, summary %q (%v)\n%s", code, out.String(), err, tail(errOut.String(), 2000))
+		}
+		return s, code, errOut.String()
+	}
+
+	first, code, stderr := importOnce()
+	t.Logf("on a nearly full disk: %+v, exit %d", first, code)
+	if first.failed == 0 || code == 0 {
+		t.Fatalf("on a nearly full disk: %+v, exit %d; want failures and a non-zero exit\n%s", first, code, tail(stderr, 2000))
+	}
+	if got := first.created + first.failed; got != n || first.appended+first.dups+first.ignored+first.quarantined != 0 {
+		t.Fatalf("on a nearly full disk: %+v: %d of %d mails accounted for", first, got, n)
+	}
+	if lines := strings.Count(stderr, filepath.Join(md, "cur")); lines != first.failed {
+		t.Errorf("%d failure lines for %d failed mails:\n%s", lines, first.failed, tail(stderr, 2000))
+	}
+	tickets, _ := listTickets(t, cfg)
+	if len(tickets) != first.created {
+		t.Errorf("%d tickets stored, the import said %d created", len(tickets), first.created)
+	}
+
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	second, code, stderr := importOnce()
+	if code != 0 || second.created != first.failed || second.dups != first.created || second.failed != 0 {
+		t.Fatalf("after the disk was freed: %+v, exit %d; want %d created, %d duplicates\n%s", second, code, first.failed, first.created, tail(stderr, 2000))
+	}
+	tickets, ids := listTickets(t, cfg)
+	if len(tickets) != n || len(ids) != n {
+		t.Errorf("after both imports: %d tickets, %d Message-IDs; want %d each", len(tickets), len(ids), n)
+	}
+}
