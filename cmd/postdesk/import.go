@@ -25,7 +25,9 @@ a folder of mail files, or - for one mail (or an mbox) on stdin.
 
 Re-running an import adds nothing: every mail is deduplicated by Message-ID
 (or a hash of its bytes). Mail that cannot be imported is quarantined
-("postdesk quarantine list"), never dropped.`,
+("postdesk quarantine list"), never dropped. Ctrl-C (or SIGTERM) stops the
+import once the mails in hand are committed; it says how many it got
+through and exits 1, and running the same import again imports the rest.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if mailbox <= 0 {
@@ -63,11 +65,14 @@ Re-running an import adds nothing: every mail is deduplicated by Message-ID
 			// 50 mails, one durable commit a run where Import made one a
 			// mail. A chunk the store did not take whole is finished one
 			// mail at a time, so that each mail still gets its own outcome.
+			interrupted := func() error {
+				p.done()
+				fmt.Fprintf(a.stdout, "interrupted after %d of %d mails: %s\n", p.n, len(items), sum)
+				return &exitError{exitFailure, errors.New("import interrupted; run it again to import the rest (mails already imported are skipped as duplicates)")}
+			}
 			for next := 0; next < len(items); {
-				if err := cmd.Context().Err(); err != nil {
-					p.done()
-					fmt.Fprintf(a.stdout, "interrupted: %s\n", sum)
-					return &exitError{exitFailure, nil}
+				if cmd.Context().Err() != nil {
+					return interrupted()
 				}
 				var reqs []ticket.ImportRequest
 				var labels []string
@@ -92,6 +97,10 @@ Re-running an import adds nothing: every mail is deduplicated by Message-ID
 						record(labels[i], res, err)
 					}
 				}
+			}
+			if p.n < len(items) {
+				// Interrupted during the last chunk: its rest was not tried.
+				return interrupted()
 			}
 			p.done()
 			fmt.Fprintf(a.stdout, "imported %d mails into mailbox %d: %s\n", len(items), mailbox, sum)

@@ -1,0 +1,131 @@
+package faulttest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestCLIImportInterrupted stops "postdesk import" with SIGINT (Ctrl-C)
+// while it imports a Maildir: between two chunks of the import, and in its
+// only chunk, after the first of its commits. Either way the import says
+// it was interrupted and how far it got, exits non-zero, the store holds
+// exactly the tickets it reported, and the same import run again adds
+// exactly the rest.
+func TestCLIImportInterrupted(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name       string
+		mails      int
+		size       int   // bytes of body a mail
+		walAtLeast int64 // the signal once the WAL file has grown this large
+		minTried   int   // mails the import must have got through by then
+	}{
+		// Chunks of 200 small mails: the signal comes after the first.
+		{name: "many chunks", mails: 2000, size: 8 << 10, walAtLeast: 3 << 20, minTried: 200},
+		// One chunk (199 mails, 59 MiB), committed in runs of 50: the
+		// signal comes after the first run, the rest of the chunk is
+		// never tried.
+		{name: "in the last chunk", mails: 199, size: 300 << 10, walAtLeast: 20 << 20, minTried: 50},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			db := filepath.Join(dir, "postdesk.db")
+			cfg := filepath.Join(dir, "postdesk.yaml")
+			conf := fmt.Sprintf("store:\n  path: %s\nimport:\n  sender_cap: -1\nmailboxes:\n  - {id: 607, name: support}\n", db)
+			if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			md := filepath.Join(dir, "Maildir")
+			for _, sub := range []string{"cur", "new", "tmp"} {
+				if err := os.MkdirAll(filepath.Join(md, sub), 0o700); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i := range tc.mails {
+				raw := bigMail(fmt.Sprintf("cli-int-%d@faulttest.example", i), tc.size)
+				if err := os.WriteFile(filepath.Join(md, "cur", fmt.Sprintf("%d.host:2,S", 1700000000+i)), raw, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			runCLI(t, nil, "user", "list", "--config", cfg) // creates the store
+
+			// The first import, stopped once its commits have begun.
+			cmd := exec.Command(postdesk.get(t), "import", "-q", "--config", cfg, "--mailbox", "607", md)
+			cmd.Env = cleanEnv()
+			var out, errOut bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errOut
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			var err error
+			deadline := time.Now().Add(time.Minute)
+		wait:
+			for {
+				select {
+				case err = <-exited:
+					t.Fatalf("the import ended before it was interrupted (%v): %s\n%s", err, out.String(), tail(errOut.String(), 2000))
+				default:
+				}
+				if fi, serr := os.Stat(db + "-wal"); serr == nil && fi.Size() >= tc.walAtLeast {
+					if serr := cmd.Process.Signal(syscall.SIGINT); serr != nil {
+						t.Fatal(serr)
+					}
+					err = <-exited
+					break wait
+				}
+				if time.Now().After(deadline) {
+					cmd.Process.Kill()
+					t.Fatalf("no commit within a minute: %s\n%s", out.String(), tail(errOut.String(), 2000))
+				}
+				time.Sleep(time.Millisecond)
+			}
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+				t.Fatalf("interrupted import: %v, want exit status 1\n%s\n%s", err, out.String(), tail(errOut.String(), 2000))
+			}
+			var tried, total, created, appended, dups, ignored, quarantined, failed int
+			if _, err := fmt.Sscanf(out.String(), "interrupted after %d of %d mails: %d created, %d appended, %d duplicates, %d ignored, %d quarantined, %d failed",
+				&tried, &total, &created, &appended, &dups, &ignored, &quarantined, &failed); err != nil {
+				t.Fatalf("interrupted import printed %q (%v)\n%s", out.String(), err, tail(errOut.String(), 2000))
+			}
+			t.Logf("interrupted after %d of %d mails: %d created", tried, total, created)
+			if total != tc.mails || tried < tc.minTried || tried >= total || created != tried || appended+dups+ignored+quarantined+failed != 0 {
+				t.Fatalf("interrupted import: %q; want %d to %d mails tried, each created", out.String(), tc.minTried, tc.mails-1)
+			}
+			if !strings.Contains(errOut.String(), "import interrupted; run it again") {
+				t.Errorf("stderr does not say what to do:\n%s", tail(errOut.String(), 2000))
+			}
+			tickets, ids := listTickets(t, cfg)
+			if len(tickets) != created || len(ids) != created {
+				t.Fatalf("%d tickets with %d Message-IDs stored, the import said %d created", len(tickets), len(ids), created)
+			}
+
+			// The same import again adds exactly the rest.
+			again := runCLI(t, nil, "import", "-q", "--config", cfg, "--mailbox", "607", md)
+			want := fmt.Sprintf("imported %d mails into mailbox 607: %d created, 0 appended, %d duplicates, 0 ignored, 0 quarantined, 0 failed\n", tc.mails, tc.mails-created, created)
+			if again != want {
+				t.Fatalf("the import run again printed %q, want %q", again, want)
+			}
+			tickets, ids = listTickets(t, cfg)
+			if len(tickets) != tc.mails || len(ids) != tc.mails {
+				t.Errorf("after both imports: %d tickets, %d Message-IDs; want %d each", len(tickets), len(ids), tc.mails)
+			}
+			for id, n := range ids {
+				if n != 1 {
+					t.Errorf("%s stored %d times", id, n)
+				}
+			}
+		})
+	}
+}
