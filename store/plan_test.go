@@ -19,6 +19,7 @@ func TestImportPathUsesIndexes(t *testing.T) {
 		"TicketParticipants": {int64(1)},
 		"MessageFrom":        {int64(1), "a@x"},
 		"QuarantineByKey":    {int64(1), "k"},
+		"ResolveQuarantine":  {int64(1), "k"},
 		"TouchTicket":        {int64(0), int64(1), int64(0)},
 	}
 	text := map[string]string{
@@ -27,6 +28,7 @@ func TestImportPathUsesIndexes(t *testing.T) {
 		"PersonByEmail": qPersonByEmail, "Ticket": qTicket,
 		"TicketParticipants": qTicketParticipants, "MessageFrom": qMessageFrom,
 		"QuarantineByKey": qQuarantineByKey, "TouchTicket": qTouchTicket,
+		"ResolveQuarantine": qResolveQuarantine,
 	}
 	for name, args := range queries {
 		rows, err := s.db.Query("EXPLAIN QUERY PLAN "+text[name], args...)

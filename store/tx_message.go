@@ -274,6 +274,33 @@ func (t *txn) DeleteQuarantine(id int64) error {
 	return nil
 }
 
+// qResolveQuarantine deletes only retryable items (over the sender cap, a
+// failed import, a quarantine rule): what a retry would now answer with
+// "duplicate". An item kept for its content (unparseable, over the size
+// limit) is not the mail that was stored, though it has the Message-ID.
+const qResolveQuarantine = `DELETE FROM quarantine WHERE mailbox_id = ? AND dedupe_key = ? AND dedupe_key != '' AND retryable = 1`
+
+func (t *txn) ResolveQuarantine(mailboxID int64, dedupeKey string) (bool, error) {
+	if err := t.writable("resolve quarantine item"); err != nil {
+		return false, err
+	}
+	if dedupeKey == "" {
+		return false, nil
+	}
+	res, err := t.q.exec(qResolveQuarantine, mailboxID, dedupeKey)
+	if err != nil {
+		return false, t.fail("resolve quarantine item", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, t.fail("resolve quarantine item", err)
+	}
+	if n > 0 {
+		t.quarantine = true
+	}
+	return n > 0, nil
+}
+
 func (t *txn) SetCursor(c ticket.Cursor) error {
 	if err := t.writable("set cursor"); err != nil {
 		return err

@@ -79,6 +79,9 @@ func (s *Service) commitRun(ctx context.Context, reqs []ImportRequest, ins []*in
 			if err := s.apply(tx, in, &results[i]); err != nil {
 				return err
 			}
+			if err := resolveQuarantined(tx, in, &results[i]); err != nil {
+				return err
+			}
 		}
 		return setCursor(tx, reqs[len(reqs)-1].Cursor)
 	})

@@ -172,6 +172,8 @@ func (s *Service) doImport(ctx context.Context, req ImportRequest, o importOpts)
 			if err := tx.DeleteQuarantine(o.retryID); err != nil {
 				return fmt.Errorf("leave quarantine: %w", err)
 			}
+		} else if err := resolveQuarantined(tx, in, res); err != nil {
+			return err
 		}
 		return setCursor(tx, req.Cursor)
 	})
@@ -234,6 +236,22 @@ func (s *Service) newIncoming(mb Mailbox, req ImportRequest, m *Mail, rule *Rule
 		now:       now,
 		bypassCap: bypassCap,
 	}
+}
+
+// resolveQuarantined takes a mail that waited in the quarantine (over the
+// sender cap, say) out of it once an import of its own has stored it, or
+// found it stored: the quarantine lists only mail still to be dealt with,
+// and its gauge and alert count only that.
+func resolveQuarantined(tx Tx, in *incoming, res *Result) error {
+	switch res.Outcome {
+	case OutcomeCreated, OutcomeAppended, OutcomeDuplicate:
+	default:
+		return nil
+	}
+	if _, err := tx.ResolveQuarantine(in.mb.ID, in.key); err != nil {
+		return fmt.Errorf("leave quarantine: %w", err)
+	}
+	return nil
 }
 
 // apply runs steps 2-6 of the import inside tx and fills res.

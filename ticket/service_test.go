@@ -453,6 +453,54 @@ func TestSenderCap(t *testing.T) {
 	}
 }
 
+// TestQuarantinedMailLeavesWhenImported: a mail that waited in the
+// quarantine over the sender cap leaves it when an import of its own
+// (Import or ImportBatch) stores it later, as a retry would have answered
+// "duplicate"; while still over the cap it stays, under the same ID. An
+// item kept for its content (over the size limit) stays although a mail
+// with its Message-ID is stored.
+func TestQuarantinedMailLeavesWhenImported(t *testing.T) {
+	e := newEnv(t, func(o *ticket.Options) { o.SenderCap = 1; o.MaxSize = 1000 })
+	ctx := context.Background()
+	e.mustImport(607, msg("storm@acme.example", "x", "s0@x"))
+	first := e.mustImport(607, msg("storm@acme.example", "x", "s1@x"))
+	batch, err := e.svc.ImportBatch(ctx, []ticket.ImportRequest{{MailboxID: 607, Raw: msg("storm@acme.example", "x", "s2@x"), Source: ticket.SourceCLI}})
+	if err != nil || len(batch) != 1 || first.Outcome != ticket.OutcomeQuarantined || batch[0].Outcome != ticket.OutcomeQuarantined {
+		t.Fatalf("over the cap: %+v, %+v, %v", first, batch, err)
+	}
+	// IMAP hands over only the header of a mail over the size limit.
+	head := msg("other@acme.example", "big", "big@x")
+	if res, err := e.svc.Import(ctx, ticket.ImportRequest{MailboxID: 607, Raw: head, Size: 5000, Source: ticket.SourceIMAP}); err != nil || res.Outcome != ticket.OutcomeQuarantined {
+		t.Fatalf("oversize: %+v, %v", res, err)
+	}
+	if res := e.mustImport(607, msg("other@acme.example", "small", "big@x")); res.Outcome != ticket.OutcomeCreated {
+		t.Fatalf("the small mail with the oversize one's Message-ID: %+v", res)
+	}
+	// Still over the cap: the same item, not resolved.
+	if again := e.mustImport(607, msg("storm@acme.example", "x", "s1@x")); again.Outcome != ticket.OutcomeQuarantined || again.QuarantineID != first.QuarantineID {
+		t.Fatalf("again over the cap: %+v, want quarantined as #%d", again, first.QuarantineID)
+	}
+	if n, err := e.st.QuarantineCount(ctx); err != nil || n != 3 {
+		t.Fatalf("quarantine holds %d, %v; want 3", n, err)
+	}
+
+	e.now = e.now.Add(61 * time.Minute)
+	if res := e.mustImport(607, msg("storm@acme.example", "x", "s1@x")); res.Outcome != ticket.OutcomeCreated {
+		t.Fatalf("an hour later: %+v", res)
+	}
+	e.now = e.now.Add(61 * time.Minute)
+	if batch, err := e.svc.ImportBatch(ctx, []ticket.ImportRequest{{MailboxID: 607, Raw: msg("storm@acme.example", "x", "s2@x"), Source: ticket.SourceCLI}}); err != nil || batch[0].Outcome != ticket.OutcomeCreated {
+		t.Fatalf("another hour later, in a batch: %+v, %v", *batch[0], err)
+	}
+	q, err := e.st.ListQuarantine(ctx)
+	if err != nil || len(q) != 1 || q[0].MessageID != "big@x" || q[0].Retryable {
+		t.Fatalf("quarantine after the imports: %+v, %v; want only the oversize mail", q, err)
+	}
+	if _, err := e.svc.RetryQuarantine(ctx, first.QuarantineID); !errors.Is(err, ticket.ErrNotFound) {
+		t.Fatalf("retry of the resolved item: %v, want ErrNotFound", err)
+	}
+}
+
 func TestSizeLimitAndNotMail(t *testing.T) {
 	e := newEnv(t, func(o *ticket.Options) { o.MaxSize = 1000 })
 	big := msg("a@acme.example", "big", "big@x", "X-Padding: "+strings.Repeat("x", 2000))
