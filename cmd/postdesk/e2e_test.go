@@ -449,6 +449,36 @@ func TestE2EImportKeepsOrderAcrossChunks(t *testing.T) {
 	}
 }
 
+// TestE2EImportNoSenderCap imports an archive with one regular
+// correspondent: the sender cap (50 new tickets an hour) quarantines the
+// rest of the sender's mail; the same import with --no-sender-cap stores
+// it, and the quarantine items leave as their mails are stored.
+func TestE2EImportNoSenderCap(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, freePort(t), "")
+	var mbox strings.Builder
+	const n = 60
+	for i := range n {
+		fmt.Fprintf(&mbox, "From ann@acme.example Thu Nov 26 10:00:00 2026\nFrom: ann@acme.example\nSubject: order %d\nMessage-ID: <cap-%d@x>\n\nmail %d\n\n", i, i, i)
+	}
+	archive := filepath.Join(dir, "archive.mbox")
+	os.WriteFile(archive, []byte(mbox.String()), 0o600)
+	r := pd(t, nil, "import", "-q", "--config", cfg, "--mailbox", "607", archive)
+	if want := "imported 60 mails into mailbox 607: 50 created, 0 appended, 0 duplicates, 0 ignored, 10 quarantined, 0 failed\n"; r.code != 0 || r.stdout != want {
+		t.Fatalf("import with the cap: exit %d, %q, want %q\n%s", r.code, r.stdout, want, r.stderr)
+	}
+	if r := pd(t, nil, "quarantine", "list", "--config", cfg); strings.Count(r.stdout, "sender over its cap") != 10 {
+		t.Fatalf("quarantine list: %s", r.stdout)
+	}
+	r = pd(t, nil, "import", "-q", "--no-sender-cap", "--config", cfg, "--mailbox", "607", archive)
+	if want := "imported 60 mails into mailbox 607: 10 created, 0 appended, 50 duplicates, 0 ignored, 0 quarantined, 0 failed\n"; r.code != 0 || r.stdout != want {
+		t.Fatalf("import --no-sender-cap: exit %d, %q, want %q\n%s", r.code, r.stdout, want, r.stderr)
+	}
+	if r := pd(t, nil, "quarantine", "list", "--config", cfg); r.code != 0 || !strings.Contains(r.stdout, "The quarantine is empty.") {
+		t.Fatalf("quarantine list after the second import: exit %d\n%s", r.code, r.stdout)
+	}
+}
+
 // TestE2ERawMessageKept gets an imported mail back byte for byte with
 // "tickets raw", its attachment's base64 rebuilt from the stored blob.
 func TestE2ERawMessageKept(t *testing.T) {

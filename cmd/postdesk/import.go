@@ -10,12 +10,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/postdesk/postdesk/daemon/config"
 	"github.com/postdesk/postdesk/ticket"
 )
 
 func newImportCmd(a *app) *cobra.Command {
 	var mailbox int64
-	var quiet bool
+	var quiet, noSenderCap bool
 	cmd := &cobra.Command{
 		Use:   "import --mailbox ID FILE...",
 		Short: "Import mail files, mbox files, Maildir folders or stdin (-)",
@@ -27,7 +28,12 @@ Re-running an import adds nothing: every mail is deduplicated by Message-ID
 (or a hash of its bytes). Mail that cannot be imported is quarantined
 ("postdesk quarantine list"), never dropped. Ctrl-C (or SIGTERM) stops the
 import once the mails in hand are committed; it says how many it got
-through and exits 1, and running the same import again imports the rest.`,
+through and exits 1, and running the same import again imports the rest.
+
+The per-sender cap (import.sender_cap, new tickets a sender may open an hour)
+counts at import time, so an archive's regular correspondents reach it within
+seconds and the rest of their mail waits in the quarantine. --no-sender-cap
+lifts it for this import alone; a daemon on the same configuration keeps it.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if mailbox <= 0 {
@@ -37,7 +43,11 @@ through and exits 1, and running the same import again imports the rest.`,
 			if err != nil {
 				return usageErr(err)
 			}
-			c, err := a.openCore(true)
+			c, err := a.openCore(true, func(cfg *config.Config) {
+				if noSenderCap {
+					cfg.Import.SenderCap = -1
+				}
+			})
 			if err != nil {
 				return err
 			}
@@ -112,6 +122,7 @@ through and exits 1, and running the same import again imports the rest.`,
 	}
 	cmd.Flags().Int64VarP(&mailbox, "mailbox", "m", 0, "MailboxId to import into (required)")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress output")
+	cmd.Flags().BoolVar(&noSenderCap, "no-sender-cap", false, "do not apply import.sender_cap to this import (an archive or a migration)")
 	return cmd
 }
 

@@ -103,10 +103,13 @@ func (a *app) withStoreID(arg string, fn func(st *store.Store, id int64) error) 
 	return fn(c.store, id)
 }
 
-func (a *app) openCore(withService bool) (*core, error) {
+func (a *app) openCore(withService bool, adjust ...func(*config.Config)) (*core, error) {
 	cfg, err := a.loadConfig()
 	if err != nil {
 		return nil, err
+	}
+	for _, f := range adjust {
+		f(cfg)
 	}
 	log, err := a.logger(cfg)
 	if err != nil {
