@@ -39,10 +39,11 @@ lifts it for this import alone; a daemon on the same configuration keeps it.`,
 			if mailbox <= 0 {
 				return usageErr(errors.New("--mailbox ID is required"))
 			}
-			items, err := collectMail(args, a.stdin)
+			items, closeMail, err := collectMail(args, a.stdin)
 			if err != nil {
 				return usageErr(err)
 			}
+			defer closeMail()
 			c, err := a.openCore(true, func(cfg *config.Config) {
 				if noSenderCap {
 					cfg.Import.SenderCap = -1

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -24,47 +25,64 @@ const maxMailFile = 1 << 30
 // collectMail expands the command line into mails: "-" is stdin, a
 // directory is a Maildir (cur/ and new/) or a folder of mail files, a file
 // starting with an mbox "From " line is split into its messages, any other
-// file is one mail.
-func collectMail(args []string, stdin io.Reader) ([]mailItem, error) {
-	var items []mailItem
+// file is one mail. An mbox file is indexed, not read into memory: its
+// mails are read one at a time as the import gets to them, from the file
+// left open until closeAll.
+func collectMail(args []string, stdin io.Reader) (items []mailItem, closeAll func(), err error) {
+	var files []*os.File
+	closeAll = func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}
+	defer func() {
+		if err != nil {
+			closeAll()
+		}
+	}()
 	for _, arg := range args {
 		if arg == "-" {
 			raw, err := io.ReadAll(io.LimitReader(stdin, maxMailFile))
 			if err != nil {
-				return nil, fmt.Errorf("read stdin: %w", err)
+				return nil, nil, fmt.Errorf("read stdin: %w", err)
 			}
 			items = append(items, splitOrOne("stdin", raw)...)
 			continue
 		}
 		fi, err := os.Stat(arg)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if fi.IsDir() {
-			files, err := dirMail(arg)
+			paths, err := dirMail(arg)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			for _, f := range files {
-				items = append(items, fileItem(f))
+			for _, p := range paths {
+				items = append(items, fileItem(p))
 			}
 			continue
 		}
 		isMbox, err := startsWithFromLine(arg)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if !isMbox {
 			items = append(items, fileItem(arg))
 			continue
 		}
-		raw, err := os.ReadFile(arg)
+		f, err := os.Open(arg)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		items = append(items, splitOrOne(arg, raw)...)
+		files = append(files, f)
+		mails, err := mboxItems(arg, f)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read %s: %w", arg, err)
+		}
+		items = append(items, mails...)
 	}
-	return items, nil
+	return items, closeAll, nil
 }
 
 func fileItem(path string) mailItem {
@@ -121,6 +139,104 @@ func startsWithFromLine(path string) (bool, error) {
 		return false, err
 	}
 	return mboxFrom.MatchString(line), nil
+}
+
+// mboxReadBuffer is the buffer mboxItems scans with; a longer line is read
+// in pieces (tests make it small).
+var mboxReadBuffer = 1 << 20
+
+// mboxHead is how much of a line mboxItems tests for a separator: a real
+// "From " line is far shorter.
+const mboxHead = 4096
+
+// mboxItems indexes the mbox in f in one pass, holding one buffer of it at
+// a time, and returns its mails as splitOrOne would split the whole file:
+// each item reads its span with ReadAt and unescapes it when the import
+// gets to it. A separator is recognized by the start of its line (its
+// first mboxHead bytes), which for a real "From " line is all of it.
+func mboxItems(label string, f *os.File) ([]mailItem, error) {
+	r := bufio.NewReaderSize(f, mboxReadBuffer)
+	var items []mailItem
+	add := func(start, end int64) {
+		if end <= start {
+			return // nothing between two separators
+		}
+		n := len(items) + 1
+		items = append(items, mailItem{label: fmt.Sprintf("%s#%d", label, n), read: func() ([]byte, error) {
+			if end-start > maxMailFile {
+				return nil, fmt.Errorf("%d bytes, more than the %d a mail may have", end-start, maxMailFile)
+			}
+			buf := make([]byte, end-start)
+			if _, err := f.ReadAt(buf, start); err != nil {
+				return nil, fmt.Errorf("read mail at byte %d: %w", start, err)
+			}
+			return unescapeMbox(buf), nil
+		}})
+	}
+	var off int64
+	start := int64(-1) // where the current mail's lines begin; -1 before the first separator
+	prevBlank := true
+	var headBuf []byte
+	for {
+		// One line: its length, whether it is empty (CR and LF only),
+		// and its first mboxHead bytes to test for a separator.
+		chunk, err := r.ReadSlice('\n')
+		n := int64(len(chunk))
+		blank := len(bytes.TrimRight(chunk, "\r\n")) == 0
+		head := chunk
+		if err == bufio.ErrBufferFull {
+			headBuf = append(headBuf[:0], chunk...)
+			for err == bufio.ErrBufferFull {
+				chunk, err = r.ReadSlice('\n')
+				n += int64(len(chunk))
+				blank = blank && len(bytes.TrimRight(chunk, "\r\n")) == 0
+				headBuf = append(headBuf, chunk[:min(len(chunk), max(mboxHead-len(headBuf), 0))]...)
+			}
+			head = headBuf
+		}
+		sep := prevBlank && mboxFrom.Match(bytes.TrimRight(head, "\r\n"))
+		if err != nil && err != io.EOF {
+			return nil, err
+		}
+		if n == 0 {
+			break
+		}
+		switch {
+		case sep:
+			if start >= 0 {
+				add(start, off)
+			}
+			start = off + n // the separator itself is not part of the mail
+			prevBlank = false
+		case start < 0:
+			// Not an mbox after all (collectMail checks the first line).
+			return nil, errors.New("no mbox separator (From line) at the start")
+		default:
+			prevBlank = blank
+		}
+		off += n
+		if err == io.EOF {
+			break
+		}
+	}
+	if start >= 0 {
+		add(start, off)
+	}
+	return items, nil
+}
+
+// unescapeMbox removes the quoting '>' of ">From " and ">>From " lines in
+// place, as splitOrOne does.
+func unescapeMbox(msg []byte) []byte {
+	out := msg[:0]
+	for line := range bytes.Lines(msg) {
+		trimmed := bytes.TrimRight(line, "\r\n")
+		if bytes.HasPrefix(trimmed, []byte(">From ")) || bytes.HasPrefix(trimmed, []byte(">>From ")) {
+			line = line[1:]
+		}
+		out = append(out, line...) // out never overtakes line: it only shrinks
+	}
+	return out
 }
 
 // splitOrOne splits an mbox (mboxo/mboxrd: a separator is a "From " line
