@@ -179,7 +179,6 @@ func (s *Store) runBatch(batch []*request) ([]error, bool) {
 	if _, err := q.exec("BEGIN IMMEDIATE"); err != nil {
 		return abort("begin", err)
 	}
-	quarantine := false
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			results[i] = fnFailed{err}
@@ -197,7 +196,6 @@ func (s *Store) runBatch(batch []*request) ([]error, bool) {
 			if _, err := q.exec("RELEASE fn"); err != nil {
 				return abort("release savepoint", err)
 			}
-			quarantine = quarantine || t.quarantine
 			continue
 		}
 		results[i] = fnFailed{err}
@@ -219,9 +217,6 @@ func (s *Store) runBatch(batch []*request) ([]error, bool) {
 	for i := range results {
 		results[i] = unwrapFnFailed(results[i])
 	}
-	if quarantine {
-		s.refreshQuarantineGauge(q)
-	}
 	return results, true
 }
 
@@ -241,17 +236,6 @@ func unwrapFnFailed(err error) error {
 		return f.err
 	}
 	return err
-}
-
-// refreshQuarantineGauge recounts the quarantine after a commit that
-// changed it.
-func (s *Store) refreshQuarantineGauge(q querier) {
-	var n int
-	if err := q.queryRow(`SELECT count(*) FROM quarantine`).Scan(&n); err != nil {
-		s.log.Warn("count quarantine", "err", err)
-		return
-	}
-	s.metrics.quarantine.Set(float64(n))
 }
 
 // storeFault is the last write that failed because of the store (read-only,

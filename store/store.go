@@ -135,11 +135,11 @@ func Open(path string, opts Options) (*Store, error) {
 		return fail(err)
 	}
 
-	s.metrics = newMetrics()
+	s.metrics = newMetrics(s.QuarantineCount, s.log)
 	if n, err := s.QuarantineCount(context.Background()); err != nil {
 		return fail(err)
 	} else {
-		s.metrics.quarantine.Set(float64(n))
+		s.metrics.quarantine.last = float64(n)
 	}
 	if err := s.metrics.register(opts.Registerer, s.log); err != nil {
 		return fail(err)

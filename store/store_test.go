@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -139,6 +140,38 @@ func TestQuarantine(t *testing.T) {
 	mustUpdate(t, s, func(tx ticket.Tx) error { return tx.Quarantine(item("k1", "back")) })
 	if got := gaugeValue(t, reg, "postdesk_quarantine_messages"); got != 4 {
 		t.Errorf("postdesk_quarantine_messages after drop and re-add = %v, want 4", got)
+	}
+}
+
+// TestQuarantineGaugeCountsOtherProcesses: a second Store on the same file
+// (another process: "postdesk quarantine drop", "postdesk import") changes
+// the quarantine; the first one's postdesk_quarantine_messages shows it
+// when gathered.
+func TestQuarantineGaugeCountsOtherProcesses(t *testing.T) {
+	_, reg, path := testStore(t, Options{})
+	other, err := Open(path, Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	item := func(key string) *ticket.QuarantineItem {
+		return &ticket.QuarantineItem{MailboxID: 607, Source: ticket.SourceCLI, Reason: "sender over cap",
+			Retryable: true, DedupeKey: key, Raw: []byte("Subject: x\r\n\r\nbody")}
+	}
+	mustUpdate(t, other, func(tx ticket.Tx) error {
+		if err := tx.Quarantine(item("k1")); err != nil {
+			return err
+		}
+		return tx.Quarantine(item("k2"))
+	})
+	if got := gaugeValue(t, reg, "postdesk_quarantine_messages"); got != 2 {
+		t.Fatalf("postdesk_quarantine_messages = %v after another store quarantined two, want 2", got)
+	}
+	if err := other.DropQuarantine(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := gaugeValue(t, reg, "postdesk_quarantine_messages"); got != 1 {
+		t.Fatalf("postdesk_quarantine_messages = %v after another store dropped one, want 1", got)
 	}
 }
 

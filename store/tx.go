@@ -13,10 +13,9 @@ import (
 // txn implements ticket.Tx on a writer batch (inside a savepoint) or on a
 // read transaction.
 type txn struct {
-	q          querier
-	readOnly   bool
-	fault      error // first store fault seen by a statement
-	quarantine bool  // the quarantine changed
+	q        querier
+	readOnly bool
+	fault    error // first store fault seen by a statement
 	// created is the ticket this transaction created, while its
 	// updated_at is still the one it was created with (ns): AddMessage
 	// need not move it forward when the message is no newer.

@@ -221,7 +221,6 @@ func (t *txn) Quarantine(q *ticket.QuarantineItem) error {
 	if q.ID, err = res.LastInsertId(); err != nil {
 		return t.fail("quarantine", err)
 	}
-	t.quarantine = true
 	return nil
 }
 
@@ -267,11 +266,7 @@ func (t *txn) DeleteQuarantine(id int64) error {
 	if err != nil {
 		return t.fail("delete quarantine item", err)
 	}
-	if err := t.affected(res, fmt.Sprintf("delete quarantine item %d", id)); err != nil {
-		return err
-	}
-	t.quarantine = true
-	return nil
+	return t.affected(res, fmt.Sprintf("delete quarantine item %d", id))
 }
 
 // qResolveQuarantine deletes only retryable items (over the sender cap, a
@@ -294,9 +289,6 @@ func (t *txn) ResolveQuarantine(mailboxID int64, dedupeKey string) (bool, error)
 	n, err := res.RowsAffected()
 	if err != nil {
 		return false, t.fail("resolve quarantine item", err)
-	}
-	if n > 0 {
-		t.quarantine = true
 	}
 	return n > 0, nil
 }

@@ -479,6 +479,59 @@ func TestE2EImportNoSenderCap(t *testing.T) {
 	}
 }
 
+// TestE2EQuarantineGaugeSeesTheCLI: the operator deals with the quarantine
+// through the CLI while the daemon runs; the daemon's
+// postdesk_quarantine_messages, which the alerts read, follows at the next
+// scrape.
+func TestE2EQuarantineGaugeSeesTheCLI(t *testing.T) {
+	dir := t.TempDir()
+	listen := freePort(t)
+	cfg := writeConfig(t, dir, listen, "import:\n  sender_cap: 1\n")
+	tok := pd(t, nil, "token", "create", "mta", "--kind", "bearer", "--role", "import", "--config", cfg)
+	if tok.code != 0 {
+		t.Fatalf("token create: %d %s", tok.code, tok.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(tok.stdout), "\n")
+	secret := lines[len(lines)-1]
+	p := startServe(t, cfg, listen)
+	url := p.base + "/api/v1/Agents/CustomerService/CreateTicketFromMailData?MailboxId=607"
+	gauge := func() string {
+		t.Helper()
+		resp, b := do(t, "GET", p.base+"/metrics", "", nil)
+		if resp.StatusCode != 200 {
+			t.Fatalf("/metrics: %d", resp.StatusCode)
+		}
+		for line := range strings.Lines(string(b)) {
+			if v, ok := strings.CutPrefix(line, "postdesk_quarantine_messages "); ok {
+				return strings.TrimSpace(v)
+			}
+		}
+		t.Fatalf("no postdesk_quarantine_messages in /metrics")
+		return ""
+	}
+	for i, want := range []int{200, 429, 429} {
+		mail := fmt.Sprintf("From: ann@acme.example\r\nSubject: s%d\r\nMessage-ID: <gauge-%d@x>\r\n\r\nhi\r\n", i, i)
+		if resp, b := do(t, "POST", url, "message/rfc822", []byte(mail), "Authorization", "Bearer "+secret); resp.StatusCode != want {
+			t.Fatalf("mail %d: %d, want %d: %s", i, resp.StatusCode, want, b)
+		}
+	}
+	if g := gauge(); g != "2" {
+		t.Fatalf("postdesk_quarantine_messages %s after two mails over the cap, want 2", g)
+	}
+	if r := pd(t, nil, "quarantine", "drop", "1", "--config", cfg); r.code != 0 {
+		t.Fatalf("quarantine drop: %d %s", r.code, r.stderr)
+	}
+	if g := gauge(); g != "1" {
+		t.Fatalf("postdesk_quarantine_messages %s after postdesk quarantine drop, want 1", g)
+	}
+	if r := pd(t, nil, "quarantine", "retry", "2", "--config", cfg); r.code != 0 {
+		t.Fatalf("quarantine retry: %d %s", r.code, r.stderr)
+	}
+	if g := gauge(); g != "0" {
+		t.Fatalf("postdesk_quarantine_messages %s after postdesk quarantine retry, want 0", g)
+	}
+}
+
 // TestE2ERawMessageKept gets an imported mail back byte for byte with
 // "tickets raw", its attachment's base64 rebuilt from the stored blob.
 func TestE2ERawMessageKept(t *testing.T) {
