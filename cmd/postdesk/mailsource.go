@@ -19,8 +19,21 @@ type mailItem struct {
 }
 
 // maxMailFile bounds what one file (or stdin) may hold; the import core
-// quarantines anything over its own, smaller limit.
-const maxMailFile = 1 << 30
+// quarantines anything over its own, smaller limit. More is an error, not
+// a mail cut short. (A variable for the tests.)
+var maxMailFile int64 = 1 << 30
+
+// readMail reads all of r, at most maxMailFile bytes.
+func readMail(r io.Reader) ([]byte, error) {
+	raw, err := io.ReadAll(io.LimitReader(r, maxMailFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(raw)) > maxMailFile {
+		return nil, fmt.Errorf("more than the %d bytes a mail may have", maxMailFile)
+	}
+	return raw, nil
+}
 
 // collectMail expands the command line into mails: "-" is stdin, a
 // directory is a Maildir (cur/ and new/) or a folder of mail files, a file
@@ -30,19 +43,19 @@ const maxMailFile = 1 << 30
 // left open until closeAll.
 func collectMail(args []string, stdin io.Reader) (items []mailItem, closeAll func(), err error) {
 	var files []*os.File
-	closeAll = func() {
+	closeFiles := func() {
 		for _, f := range files {
 			f.Close()
 		}
 	}
 	defer func() {
 		if err != nil {
-			closeAll()
+			closeFiles()
 		}
 	}()
 	for _, arg := range args {
 		if arg == "-" {
-			raw, err := io.ReadAll(io.LimitReader(stdin, maxMailFile))
+			raw, err := readMail(stdin)
 			if err != nil {
 				return nil, nil, fmt.Errorf("read stdin: %w", err)
 			}
@@ -82,7 +95,7 @@ func collectMail(args []string, stdin io.Reader) (items []mailItem, closeAll fun
 		}
 		items = append(items, mails...)
 	}
-	return items, closeAll, nil
+	return items, closeFiles, nil
 }
 
 func fileItem(path string) mailItem {
@@ -92,7 +105,7 @@ func fileItem(path string) mailItem {
 			return nil, err
 		}
 		defer f.Close()
-		return io.ReadAll(io.LimitReader(f, maxMailFile))
+		return readMail(f)
 	}}
 }
 

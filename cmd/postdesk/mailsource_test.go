@@ -90,3 +90,38 @@ func FuzzMboxItems(f *testing.F) {
 		checkMboxItems(t, data)
 	})
 }
+
+// TestMailOverTheFileLimit: a mail file, stdin or an mbox mail over
+// maxMailFile is an error, not a mail cut short.
+func TestMailOverTheFileLimit(t *testing.T) {
+	defer func(n int64) { maxMailFile = n }(maxMailFile)
+	maxMailFile = 100
+	dir := t.TempDir()
+	big := "From: a@x\nSubject: big\n\n" + strings.Repeat("x", 200) + "\n"
+	small := "From: a@x\nSubject: small\n\nhi\n"
+	os.WriteFile(filepath.Join(dir, "big.eml"), []byte(big), 0o600)
+	os.WriteFile(filepath.Join(dir, "small.eml"), []byte(small), 0o600)
+	mbox := "From a@x Thu Nov 26 10:00:00 2026\n" + big + "\nFrom a@x Thu Nov 26 10:00:01 2026\n" + small
+	os.WriteFile(filepath.Join(dir, "m.mbox"), []byte(mbox), 0o600)
+	items, closeAll, err := collectMail([]string{filepath.Join(dir, "big.eml"), filepath.Join(dir, "small.eml"), filepath.Join(dir, "m.mbox")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeAll()
+	if len(items) != 4 {
+		t.Fatalf("%d items, want 4", len(items))
+	}
+	for i, wantErr := range []bool{true, false, true, false} {
+		raw, err := items[i].read()
+		if (err != nil) != wantErr || (err == nil && len(raw) == 0) {
+			t.Errorf("%s: %d bytes, %v; want an error: %v", items[i].label, len(raw), err, wantErr)
+		}
+	}
+	if _, _, err := collectMail([]string{"-"}, strings.NewReader(big)); err == nil || !strings.Contains(err.Error(), "more than the 100 bytes") {
+		t.Errorf("stdin over the limit: %v", err)
+	}
+	// An error after an mbox was opened closes it and is returned.
+	if _, _, err := collectMail([]string{filepath.Join(dir, "m.mbox"), filepath.Join(dir, "missing")}, nil); err == nil {
+		t.Error("a missing file: no error")
+	}
+}
