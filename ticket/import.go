@@ -190,7 +190,9 @@ func (s *Service) doImport(ctx context.Context, req ImportRequest, o importOpts)
 		log().Debug("mail imported", "outcome", string(res.Outcome), "ticket", res.Info.TicketID, "automatic", in.automatic)
 	}
 	if res.Outcome == OutcomeQuarantined {
-		log().Warn("mail quarantined", "reason", res.Reason, "quarantine_id", res.QuarantineID)
+		if logsOutcome(req.Source) {
+			log().Warn("mail quarantined", "reason", res.Reason, "quarantine_id", res.QuarantineID)
+		}
 		if req.Source == SourceHTTP {
 			return res, ErrSenderOverCap
 		}
@@ -237,6 +239,12 @@ func (s *Service) newIncoming(mb Mailbox, req ImportRequest, m *Mail, rule *Rule
 		bypassCap: bypassCap,
 	}
 }
+
+// logsOutcome says whether the core logs a mail's quarantine: not for
+// the CLI (postdesk import, quarantine retry), which prints every mail's
+// outcome on a line of its own, so that an archive's quarantined mails are
+// not each reported twice.
+func logsOutcome(src Source) bool { return src != SourceCLI }
 
 // resolveQuarantined takes a mail that waited in the quarantine (over the
 // sender cap, say) out of it once an import of its own has stored it, or

@@ -27,7 +27,9 @@ func (s *Service) quarantine(ctx context.Context, log *slog.Logger, req ImportRe
 	if err != nil {
 		return nil, err
 	}
-	log.Warn("mail quarantined", "reason", reason, "quarantine_id", res.QuarantineID)
+	if logsOutcome(req.Source) {
+		log.Warn("mail quarantined", "reason", reason, "quarantine_id", res.QuarantineID)
+	}
 	return res, nil
 }
 

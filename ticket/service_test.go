@@ -1,9 +1,11 @@
 package ticket_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -498,6 +500,38 @@ func TestQuarantinedMailLeavesWhenImported(t *testing.T) {
 	}
 	if _, err := e.svc.RetryQuarantine(ctx, first.QuarantineID); !errors.Is(err, ticket.ErrNotFound) {
 		t.Fatalf("retry of the resolved item: %v, want ErrNotFound", err)
+	}
+}
+
+// TestQuarantineLoggedOnceForTheCLI: the core logs a quarantined mail of
+// the daemon's sources (IMAP, HTTP) but not one of the CLI, which prints
+// every mail's outcome itself (postdesk import would report each twice).
+func TestQuarantineLoggedOnceForTheCLI(t *testing.T) {
+	var logs bytes.Buffer
+	e := newEnv(t, func(o *ticket.Options) {
+		o.SenderCap = 1
+		o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	ctx := context.Background()
+	e.mustImport(607, msg("storm@acme.example", "x", "l0@x"))
+	imp := func(src ticket.Source, id string) {
+		t.Helper()
+		res, err := e.svc.Import(ctx, ticket.ImportRequest{MailboxID: 607, Raw: msg("storm@acme.example", "x", id), Source: src})
+		if (err != nil && src != ticket.SourceHTTP) || res == nil || res.Outcome != ticket.OutcomeQuarantined {
+			t.Fatalf("%s over the cap: %+v, %v", src, res, err)
+		}
+	}
+	imp(ticket.SourceCLI, "l1@x")
+	if batch, err := e.svc.ImportBatch(ctx, []ticket.ImportRequest{{MailboxID: 607, Raw: msg("storm@acme.example", "x", "l2@x"), Source: ticket.SourceCLI}}); err != nil || batch[0].Outcome != ticket.OutcomeQuarantined {
+		t.Fatalf("CLI batch over the cap: %+v, %v", batch, err)
+	}
+	if got := strings.Count(logs.String(), "mail quarantined"); got != 0 {
+		t.Fatalf("%d lines for the CLI's quarantined mails, want 0:\n%s", got, logs.String())
+	}
+	imp(ticket.SourceIMAP, "l3@x")
+	imp(ticket.SourceHTTP, "l4@x")
+	if got := strings.Count(logs.String(), "mail quarantined"); got != 2 {
+		t.Fatalf("%d lines for the IMAP and HTTP quarantined mails, want 2:\n%s", got, logs.String())
 	}
 }
 
