@@ -227,6 +227,18 @@ func basic(user, pw string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pw))
 }
 
+// createToken runs "postdesk token create NAME ARGS..." and returns the
+// secret, which it prints last.
+func createToken(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	tok := pd(t, nil, append([]string{"token", "create", name}, args...)...)
+	if tok.code != 0 {
+		t.Fatalf("token create: %d %s", tok.code, tok.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(tok.stdout), "\n")
+	return lines[len(lines)-1]
+}
+
 func TestE2EServeCreateTicketFromMailData(t *testing.T) {
 	dir := t.TempDir()
 	listen := freePort(t)
@@ -234,12 +246,7 @@ func TestE2EServeCreateTicketFromMailData(t *testing.T) {
 	if r := pd(t, []byte("s3cret-pass\n"), "user", "add", "admin", "--role", "admin", "--password-stdin", "--config", cfg); r.code != 0 {
 		t.Fatalf("user add: %d %s", r.code, r.stderr)
 	}
-	tok := pd(t, nil, "token", "create", "mta", "--kind", "bearer", "--expires", "90d", "--config", cfg)
-	if tok.code != 0 {
-		t.Fatalf("token create: %d %s", tok.code, tok.stderr)
-	}
-	lines := strings.Split(strings.TrimSpace(tok.stdout), "\n")
-	secret := lines[len(lines)-1]
+	secret := createToken(t, "mta", "--kind", "bearer", "--expires", "90d", "--config", cfg)
 
 	p := startServe(t, cfg, listen)
 	url := p.base + "/api/v1/Agents/CustomerService/CreateTicketFromMailData"
@@ -487,12 +494,7 @@ func TestE2EQuarantineGaugeSeesTheCLI(t *testing.T) {
 	dir := t.TempDir()
 	listen := freePort(t)
 	cfg := writeConfig(t, dir, listen, "import:\n  sender_cap: 1\n")
-	tok := pd(t, nil, "token", "create", "mta", "--kind", "bearer", "--role", "import", "--config", cfg)
-	if tok.code != 0 {
-		t.Fatalf("token create: %d %s", tok.code, tok.stderr)
-	}
-	lines := strings.Split(strings.TrimSpace(tok.stdout), "\n")
-	secret := lines[len(lines)-1]
+	secret := createToken(t, "mta", "--kind", "bearer", "--role", "import", "--config", cfg)
 	p := startServe(t, cfg, listen)
 	url := p.base + "/api/v1/Agents/CustomerService/CreateTicketFromMailData?MailboxId=607"
 	gauge := func() string {
