@@ -275,22 +275,15 @@ func (t *txn) DeleteQuarantine(id int64) error {
 // limit) is not the mail that was stored, though it has the Message-ID.
 const qResolveQuarantine = `DELETE FROM quarantine WHERE mailbox_id = ? AND dedupe_key = ? AND dedupe_key != '' AND retryable = 1`
 
-func (t *txn) ResolveQuarantine(mailboxID int64, dedupeKey string) (bool, error) {
+func (t *txn) ResolveQuarantine(mailboxID int64, dedupeKey string) error {
 	if err := t.writable("resolve quarantine item"); err != nil {
-		return false, err
+		return err
 	}
 	if dedupeKey == "" {
-		return false, nil
+		return nil
 	}
-	res, err := t.q.exec(qResolveQuarantine, mailboxID, dedupeKey)
-	if err != nil {
-		return false, t.fail("resolve quarantine item", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, t.fail("resolve quarantine item", err)
-	}
-	return n > 0, nil
+	_, err := t.q.exec(qResolveQuarantine, mailboxID, dedupeKey)
+	return t.fail("resolve quarantine item", err)
 }
 
 func (t *txn) SetCursor(c ticket.Cursor) error {

@@ -256,7 +256,7 @@ func resolveQuarantined(tx Tx, in *incoming, res *Result) error {
 	default:
 		return nil
 	}
-	if _, err := tx.ResolveQuarantine(in.mb.ID, in.key); err != nil {
+	if err := tx.ResolveQuarantine(in.mb.ID, in.key); err != nil {
 		return fmt.Errorf("leave quarantine: %w", err)
 	}
 	return nil

@@ -64,9 +64,8 @@ type Tx interface {
 	// ResolveQuarantine deletes the retryable item of mailboxID with
 	// dedupeKey, if there is one: the mail waited in the quarantine (over
 	// the sender cap, say) and an import of its own has now stored it, so
-	// a retry would only answer "duplicate". It reports whether an item
-	// was deleted.
-	ResolveQuarantine(mailboxID int64, dedupeKey string) (bool, error)
+	// a retry would only answer "duplicate".
+	ResolveQuarantine(mailboxID int64, dedupeKey string) error
 
 	// SetCursor records the IMAP position of c.MailboxID.
 	SetCursor(c Cursor) error

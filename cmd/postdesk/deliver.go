@@ -51,12 +51,12 @@ and tries again, so nothing is lost.`,
 				}
 				token = strings.TrimSpace(string(b))
 			}
-			raw, err := io.ReadAll(io.LimitReader(a.stdin, maxMailFile+1))
+			raw, err := readMail(a.stdin)
+			if errors.As(err, new(mailTooLarge)) {
+				return &exitError{exitDataErr, fmt.Errorf("rejected: %w", err)}
+			}
 			if err != nil {
 				return &exitError{exitTempFail, fmt.Errorf("read stdin: %w", err)}
-			}
-			if int64(len(raw)) > maxMailFile {
-				return &exitError{exitDataErr, fmt.Errorf("rejected: the mail is more than %d bytes", maxMailFile)}
 			}
 			code, msg, err := postMail(cmd, apiURL, mailbox, scheme, token, raw, timeout)
 			if err != nil {

@@ -23,6 +23,13 @@ type mailItem struct {
 // a mail cut short. (A variable for the tests.)
 var maxMailFile int64 = 1 << 30
 
+// mailTooLarge is the error of a mail over maxMailFile.
+type mailTooLarge struct{}
+
+func (mailTooLarge) Error() string {
+	return fmt.Sprintf("more than the %d bytes a mail may have", maxMailFile)
+}
+
 // readMail reads all of r, at most maxMailFile bytes.
 func readMail(r io.Reader) ([]byte, error) {
 	raw, err := io.ReadAll(io.LimitReader(r, maxMailFile+1))
@@ -30,7 +37,7 @@ func readMail(r io.Reader) ([]byte, error) {
 		return nil, err
 	}
 	if int64(len(raw)) > maxMailFile {
-		return nil, fmt.Errorf("more than the %d bytes a mail may have", maxMailFile)
+		return nil, mailTooLarge{}
 	}
 	return raw, nil
 }
@@ -177,7 +184,7 @@ func mboxItems(label string, f *os.File) ([]mailItem, error) {
 		n := len(items) + 1
 		items = append(items, mailItem{label: fmt.Sprintf("%s#%d", label, n), read: func() ([]byte, error) {
 			if end-start > maxMailFile {
-				return nil, fmt.Errorf("%d bytes, more than the %d a mail may have", end-start, maxMailFile)
+				return nil, mailTooLarge{}
 			}
 			buf := make([]byte, end-start)
 			if _, err := f.ReadAt(buf, start); err != nil {
