@@ -46,12 +46,17 @@ var serverStarts atomic.Int64
 // mailboxes is the configuration's mailboxes section; "" configures the
 // bench mailbox for manual import only.
 func startServer(b *bench, path, mailboxes string) (*server, error) {
-	if mailboxes == "" {
-		mailboxes = fmt.Sprintf("mailboxes:\n  - id: %d\n    name: bench\n", benchMailbox)
-	}
 	bin, err := buildBinary(b)
 	if err != nil {
 		return nil, err
+	}
+	return startServerBin(b, bin, path, mailboxes)
+}
+
+// startServerBin is startServer with the binary bin.
+func startServerBin(b *bench, bin, path, mailboxes string) (*server, error) {
+	if mailboxes == "" {
+		mailboxes = fmt.Sprintf("mailboxes:\n  - id: %d\n    name: bench\n", benchMailbox)
 	}
 	st, err := store.Open(path, store.Options{Logger: quietLogger()})
 	if err != nil {
@@ -153,27 +158,11 @@ func runHTTP(ctx context.Context, b *bench, floor float64) []row {
 		if ctx.Err() != nil {
 			break
 		}
-		client := srv.client(conc)
-		var profiled chan error
-		if conc == 32 && b.httpProfile != "" {
-			profiled = make(chan error, 1)
-			go func() { profiled <- srv.cpuProfile(b.httpProfile, b.dur) }()
-		}
-		before, cpu0 := commitStats(srv), srv.cpu()
-		l := drive(b.dur, conc, func() error { return client.post(bods.next("http")...) })
-		after, cpu1 := commitStats(srv), srv.cpu()
-		if profiled != nil {
-			if err := <-profiled; err != nil {
-				b.logf("http c=32: CPU profile of postdesk serve: %v", err)
-			}
-		}
-		client.closeIdle()
-		if l.firstEr != nil {
-			b.logf("http c=%d: first error: %v", conc, l.firstEr)
-		}
+		st := httpStep(b, srv, bods, conc, conc == 32 && b.httpProfile != "")
+		l := st.l
 		r := row{Group: "http", Name: fmt.Sprintf("HTTP: CreateTicketFromMailData to postdesk serve over loopback, concurrency %d", conc),
 			Result: fmt.Sprintf("%.0f tickets/s, p50 %s, p99 %s, %d errors; server CPU %s; %s", l.perSec(), ms(l.lat.pct(50)), ms(l.lat.pct(99)), l.errs,
-				perRequest(cpu1-cpu0, l.n, "ticket"), after.describe(before, l.elapsed)),
+				perRequest(st.cpu, l.n, "ticket"), st.after.describe(st.before, l.elapsed)),
 			Ratio: ratio(l.perSec(), floor) + " floor"}
 		if floor == 0 {
 			r.Ratio = ""
@@ -190,6 +179,44 @@ func runHTTP(ctx context.Context, b *bench, floor float64) []row {
 		rows = append(rows, r)
 	}
 	return rows
+}
+
+// step is one load step against a daemon: the load, the daemon's CPU
+// time over it (-1 when unknown) and its commit histograms around it.
+type step struct {
+	l             load
+	cpu           time.Duration
+	before, after commitSnap
+}
+
+// httpStep drives CreateTicketFromMailData at concurrency conc for b.dur,
+// profiling the daemon meanwhile into b.httpProfile when profile is set.
+func httpStep(b *bench, srv *server, bods *bodies, conc int, profile bool) step {
+	client := srv.client(conc)
+	defer client.closeIdle()
+	var profiled chan error
+	if profile {
+		profiled = make(chan error, 1)
+		go func() { profiled <- srv.cpuProfile(b.httpProfile, b.dur) }()
+	}
+	var st step
+	cpu0 := srv.cpu()
+	st.before = commitStats(srv)
+	st.l = drive(b.dur, conc, func() error { return client.post(bods.next("http")...) })
+	st.after = commitStats(srv)
+	st.cpu = -1
+	if cpu1 := srv.cpu(); cpu0 >= 0 && cpu1 >= 0 {
+		st.cpu = cpu1 - cpu0
+	}
+	if profiled != nil {
+		if err := <-profiled; err != nil {
+			b.logf("http c=%d: CPU profile of postdesk serve: %v", conc, err)
+		}
+	}
+	if st.l.firstEr != nil {
+		b.logf("http c=%d: first error: %v", conc, st.l.firstEr)
+	}
+	return st
 }
 
 // cpu is the child's CPU time so far; -1 when unknown.

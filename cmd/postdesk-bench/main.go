@@ -62,13 +62,25 @@ func run(args []string, stdout, stderr io.Writer) int {
 	memProfile := fs.String("memprofile", "", "write an allocation profile after the core rows to `file` (and the one before them to file.base, for pprof -diff_base)")
 	httpProfile := fs.String("http-cpuprofile", "", "write a CPU profile of postdesk serve during the HTTP concurrency-32 step to `file`")
 	imapProfile := fs.String("imap-cpuprofile", "", "write a CPU profile of postdesk serve during the first 2 s of the IMAP drain to `file`")
-	bin := fs.String("bin", "", "postdesk binary for the memory rows (default: go build ./cmd/postdesk)")
+	bin := fs.String("bin", "", "postdesk binary for the rows that run the daemon (default: go build ./cmd/postdesk)")
+	compare := fs.String("compare", "", "instead of the table, measure the HTTP load steps against --bin (A) and this postdesk binary (B) in alternating rounds, and print both builds' figures and their medians")
+	rounds := fs.Int("rounds", 3, "rounds of --compare")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "postdesk-bench: unexpected arguments %q\n", fs.Args())
 		return 2
+	}
+	if *compare != "" && (*only != "" || *rounds < 1) {
+		fmt.Fprintf(stderr, "postdesk-bench: --compare runs the HTTP load steps only (no --only) in one or more --rounds\n")
+		return 2
+	}
+	if *compare != "" {
+		if err := checkBinary(*compare); err != nil {
+			fmt.Fprintf(stderr, "postdesk-bench: --compare: %v\n", err)
+			return 2
+		}
 	}
 	want, err := selectGroups(*only)
 	if err != nil {
@@ -92,6 +104,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	b.logf("corpus: %d mails (%s, mean %d bytes), %d rejected by the parser and left out",
 		len(b.corpus.mails), mib(b.corpus.bytes), b.corpus.meanSize(), b.corpus.skipped)
+
+	if *compare != "" {
+		if err := runCompare(ctx, b, *compare, *rounds, stdout); err != nil {
+			fmt.Fprintf(stderr, "postdesk-bench: --compare: %v\n", err)
+			return 1
+		}
+		return 0
+	}
 
 	// The in-process rows run the daemon's code with the daemon's
 	// collector settings (the load generator, in the same process, too).

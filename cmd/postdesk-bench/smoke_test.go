@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -33,29 +34,7 @@ func smokeMail(i int) string {
 // the child daemon must arrive. It guards the bench's plumbing (the child's
 // configuration, /metrics, /debug/pprof, Dovecot), not its figures.
 func TestQuickRunSmoke(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the bench program: skipped in -short mode")
-	}
-	corpus := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(corpus, "zammad"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for i := range 6 {
-		if err := os.WriteFile(filepath.Join(corpus, "zammad", fmt.Sprintf("m%d.box", i)), []byte(smokeMail(i)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// The binary is built as the e2e tests build theirs (with -race under
-	// -race), so the compiled packages come from the build cache.
-	bin := filepath.Join(t.TempDir(), "postdesk")
-	args := []string{"build", "-o", bin}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	cmd := exec.Command("go", append(args, "../postdesk")...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	corpus, bin := smokeSetup(t)
 
 	dovecot := true
 	if _, err := os.Stat(imaptest.DovecotBinary); err != nil || os.Geteuid() != 0 {
@@ -103,6 +82,96 @@ func TestQuickRunSmoke(t *testing.T) {
 		}
 		if st, err := os.Stat(p); err != nil || st.Size() == 0 {
 			t.Errorf("profile %s of postdesk serve missing or empty (%v)\nstderr:\n%s", filepath.Base(p), err, stderr.String())
+		}
+	}
+}
+
+// smokeSetup writes the synthetic corpus and builds the real binary, as
+// the e2e tests build theirs (with -race under -race), so the compiled
+// packages come from the build cache.
+func smokeSetup(t *testing.T) (corpus, bin string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("runs the bench program: skipped in -short mode")
+	}
+	corpus = t.TempDir()
+	if err := os.MkdirAll(filepath.Join(corpus, "zammad"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 6 {
+		if err := os.WriteFile(filepath.Join(corpus, "zammad", fmt.Sprintf("m%d.box", i)), []byte(smokeMail(i)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bin = filepath.Join(t.TempDir(), "postdesk")
+	args := []string{"build", "-o", bin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	cmd := exec.Command("go", append(args, "../postdesk")...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return corpus, bin
+}
+
+// TestCompareSmoke runs --compare with the same binary on both sides:
+// every step of both builds measured in every round, with no errors, and
+// each figure a number.
+func TestCompareSmoke(t *testing.T) {
+	corpus, bin := smokeSetup(t)
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"--compare", bin, "--bin", bin, "--rounds", "2", "--duration", "300ms", "--floor-mails", "200",
+		"--corpus", corpus}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout.String(), stderr.String())
+	}
+	out := stdout.String()
+	t.Logf("compare output:\n%s", out)
+	rows := 0
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.HasPrefix(line, "| ") || strings.HasPrefix(line, "| step") {
+			continue
+		}
+		rows++
+		cells := strings.Split(strings.Trim(line, "| "), " | ")
+		if len(cells) != 5 { // step, build, two rounds, median
+			t.Errorf("%d cells, want 5: %s", len(cells), line)
+			continue
+		}
+		for _, c := range cells[2:] {
+			if _, err := strconv.ParseFloat(strings.TrimSuffix(c, "×"), 64); err != nil {
+				t.Errorf("figure %q is not a number: %s", c, line)
+			}
+		}
+	}
+	// The floor; per step two rates, B/A, two CPU and two p99 rows; at 32
+	// the two builds against the floor.
+	if want := 1 + 3*7 + 2; rows != want {
+		t.Errorf("%d rows, want %d", rows, want)
+	}
+	if !strings.Contains(out, "Errors: A 0, B 0.") {
+		t.Errorf("errors in the steps:\n%s\nstderr:\n%s", out, stderr.String())
+	}
+}
+
+// TestCompareFlags: --compare takes no --only, needs a round, and names a
+// binary that is not there.
+func TestCompareFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"--compare", "/bin/true", "--only", "http"}, 2, "--compare runs the HTTP load steps only"},
+		{[]string{"--compare", "/bin/true", "--rounds", "0"}, 2, "--compare runs the HTTP load steps only"},
+		{[]string{"--compare", "/nonexistent/postdesk"}, 2, "--compare: stat /nonexistent/postdesk: no such file or directory"},
+		{[]string{"--compare", "."}, 2, "--compare: . is a directory"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(tc.args, &stdout, &stderr)
+		if code != tc.code || !strings.Contains(stderr.String(), tc.msg) {
+			t.Errorf("%q: exit %d, stderr %q; want exit %d with %q", tc.args, code, stderr.String(), tc.code, tc.msg)
 		}
 	}
 }
