@@ -102,7 +102,7 @@ func (s *Service) commitRun(ctx context.Context, reqs []ImportRequest, ins []*in
 		results[i].Automatic = in.automatic
 		out[i] = &results[i]
 		s.metrics.observe(in.mb.ID, in.req.Source, results[i].Outcome, s.now().Sub(start))
-		if results[i].Outcome == OutcomeQuarantined && logsOutcome(in.req.Source) {
+		if results[i].Outcome == OutcomeQuarantined && logsOutcome(in.req.Source, importOpts{}) {
 			s.log.Warn("mail quarantined", "mailbox", in.mb.ID, "reason", results[i].Reason, "quarantine_id", results[i].QuarantineID)
 		}
 	}

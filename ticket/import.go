@@ -58,7 +58,9 @@ func (s *Service) Import(ctx context.Context, req ImportRequest) (*Result, error
 
 // RetryQuarantine imports a quarantined mail again, bypassing the sender
 // cap; on success the item leaves the quarantine in the same transaction.
-// A mail that is quarantined again stays where it is (Outcome quarantined).
+// A mail that is quarantined again stays where it is (Outcome quarantined);
+// the core does not log that: the caller (postdesk quarantine retry)
+// reports every item's outcome.
 func (s *Service) RetryQuarantine(ctx context.Context, id int64) (*Result, error) {
 	var q *QuarantineItem
 	err := s.repo.View(ctx, func(tx Tx) error {
@@ -190,7 +192,7 @@ func (s *Service) doImport(ctx context.Context, req ImportRequest, o importOpts)
 		log().Debug("mail imported", "outcome", string(res.Outcome), "ticket", res.Info.TicketID, "automatic", in.automatic)
 	}
 	if res.Outcome == OutcomeQuarantined {
-		if logsOutcome(req.Source) {
+		if logsOutcome(req.Source, o) {
 			log().Warn("mail quarantined", "reason", res.Reason, "quarantine_id", res.QuarantineID)
 		}
 		if req.Source == SourceHTTP {
@@ -243,8 +245,9 @@ func (s *Service) newIncoming(mb Mailbox, req ImportRequest, m *Mail, rule *Rule
 // logsOutcome says whether the core logs a mail's quarantine: not for
 // the CLI (postdesk import, quarantine retry), which prints every mail's
 // outcome on a line of its own, so that an archive's quarantined mails are
-// not each reported twice.
-func logsOutcome(src Source) bool { return src != SourceCLI }
+// not each reported twice. A retry (o.retryID) keeps the item's source,
+// IMAP say, but only the CLI retries.
+func logsOutcome(src Source, o importOpts) bool { return src != SourceCLI && o.retryID == 0 }
 
 // resolveQuarantined takes a mail that waited in the quarantine (over the
 // sender cap, say) out of it once an import of its own has stored it, or

@@ -27,7 +27,7 @@ func (s *Service) quarantine(ctx context.Context, log *slog.Logger, req ImportRe
 	if err != nil {
 		return nil, err
 	}
-	if logsOutcome(req.Source) {
+	if logsOutcome(req.Source, o) {
 		log.Warn("mail quarantined", "reason", reason, "quarantine_id", res.QuarantineID)
 	}
 	return res, nil

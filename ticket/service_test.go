@@ -535,6 +535,31 @@ func TestQuarantineLoggedOnceForTheCLI(t *testing.T) {
 	}
 }
 
+// TestRetryQuarantinedAgainNotLogged: an IMAP mail that a rule quarantined
+// and that postdesk quarantine retry finds quarantined again is reported by
+// the CLI alone; the core logged it once, when the poller quarantined it.
+func TestRetryQuarantinedAgainNotLogged(t *testing.T) {
+	var logs bytes.Buffer
+	mb := support
+	mb.Rules = []ticket.Rule{{Header: "Subject", Pattern: regexp.MustCompile(`bad`), Action: ticket.ActionQuarantine}}
+	e := newEnv(t, func(o *ticket.Options) { o.Logger = slog.New(slog.NewTextHandler(&logs, nil)) }, mb)
+	ctx := context.Background()
+	res, err := e.svc.Import(ctx, ticket.ImportRequest{MailboxID: 607, Raw: msg("a@b.example", "bad", "q@x"), Source: ticket.SourceIMAP})
+	if err != nil || res.Outcome != ticket.OutcomeQuarantined {
+		t.Fatalf("IMAP mail the rule quarantines: %+v, %v", res, err)
+	}
+	if got := strings.Count(logs.String(), "mail quarantined"); got != 1 {
+		t.Fatalf("%d lines for the poller's quarantined mail, want 1:\n%s", got, logs.String())
+	}
+	again, err := e.svc.RetryQuarantine(ctx, res.QuarantineID)
+	if err != nil || again.Outcome != ticket.OutcomeQuarantined || again.QuarantineID != res.QuarantineID {
+		t.Fatalf("retry: %+v, %v; want the same item quarantined again", again, err)
+	}
+	if got := strings.Count(logs.String(), "mail quarantined"); got != 1 {
+		t.Fatalf("%d lines after the retry, want still 1:\n%s", got, logs.String())
+	}
+}
+
 func TestSizeLimitAndNotMail(t *testing.T) {
 	e := newEnv(t, func(o *ticket.Options) { o.MaxSize = 1000 })
 	big := msg("a@acme.example", "big", "big@x", "X-Padding: "+strings.Repeat("x", 2000))
