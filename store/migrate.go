@@ -93,6 +93,10 @@ func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
 	if known := newest(ms); current > known {
 		return fmt.Errorf("database schema version %d is newer than this program knows (%d): upgrade postdesk", current, known)
 	}
+	// A new store gets one line (an admin's first postdesk command would
+	// otherwise open with a line per migration); an upgrade names each
+	// migration it applies.
+	applied := 0
 	for _, m := range ms {
 		if m.version <= current {
 			continue
@@ -100,7 +104,13 @@ func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
 		if err := apply(ctx, db, m); err != nil {
 			return err
 		}
-		log.Info("applied store migration", "version", m.version, "name", m.name)
+		applied++
+		if current > 0 {
+			log.Info("applied store migration", "version", m.version, "name", m.name)
+		}
+	}
+	if current == 0 && applied > 0 {
+		log.Info("created store schema", "version", newest(ms), "migrations", applied)
 	}
 	return nil
 }

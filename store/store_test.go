@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -46,6 +47,46 @@ func TestMigrationsIdempotentOnReopen(t *testing.T) {
 		if err := s2.Close(); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestMigrationLog: a new store logs one line, an upgrade one line per
+// migration it applies, a store already current none.
+func TestMigrationLog(t *testing.T) {
+	ms, err := migrations()
+	if err != nil || len(ms) < 2 {
+		t.Fatalf("migrations() = %d, %v", len(ms), err)
+	}
+	open := func(path string) string {
+		t.Helper()
+		var logs strings.Builder
+		s, err := Open(path, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return logs.String()
+	}
+	path := t.TempDir() + "/new.db"
+	got := open(path)
+	if want := fmt.Sprintf("msg=\"created store schema\" version=%d migrations=%d", newest(ms), len(ms)); !strings.Contains(got, want) ||
+		strings.Count(got, "\n") != 1 {
+		t.Errorf("new store logged:\n%s\nwant one line with %q", got, want)
+	}
+	if got := open(path); strings.Contains(got, "migration") || strings.Contains(got, "schema") {
+		t.Errorf("current store logged:\n%s", got)
+	}
+	last := ms[len(ms)-1]
+	old, db := storeBefore(t, last.version)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got = open(old)
+	if want := fmt.Sprintf("msg=\"applied store migration\" version=%d name=%s", last.version, last.name); !strings.Contains(got, want) ||
+		strings.Count(got, "\n") != 1 {
+		t.Errorf("upgraded store logged:\n%s\nwant one line with %q", got, want)
 	}
 }
 
