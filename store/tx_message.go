@@ -14,7 +14,8 @@ import (
 	"github.com/postdesk/postdesk/ticket"
 )
 
-// jsonText encodes v for a TEXT column (address and id lists).
+// jsonText encodes v for a TEXT column (a raw mail's holes; the id and
+// address lists have jsonStrings and jsonAddresses).
 func jsonText(v any) string {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -66,20 +67,6 @@ func (t *txn) AddMessage(m *ticket.Message) error {
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = time.Now().UTC()
 	}
-	inReplyTo, refs := m.InReplyTo, m.References
-	if inReplyTo == nil {
-		inReplyTo = []string{}
-	}
-	if refs == nil {
-		refs = []string{}
-	}
-	to, cc := m.To, m.Cc
-	if to == nil {
-		to = []ticket.Address{}
-	}
-	if cc == nil {
-		cc = []ticket.Address{}
-	}
 	stored, holes, err := rawToStore(m)
 	if err != nil {
 		return fmt.Errorf("add message to ticket %d: %w", m.TicketID, err)
@@ -93,8 +80,8 @@ func (t *txn) AddMessage(m *ticket.Message) error {
 		automatic, source, created_at, raw_size, text_body, html_body, raw, raw_chunked, raw_holes)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.TicketID, m.MailboxID, m.MessageID, m.DedupeKey,
-		jsonText(inReplyTo), jsonText(refs), m.From.Name, m.From.Email, lower(m.From.Email),
-		jsonText(to), jsonText(cc), m.Subject, nanos(m.Date),
+		jsonStrings(m.InReplyTo), jsonStrings(m.References), m.From.Name, m.From.Email, lower(m.From.Email),
+		jsonAddresses(m.To), jsonAddresses(m.Cc), m.Subject, nanos(m.Date),
 		boolInt(m.Automatic), string(m.Source), m.CreatedAt.UnixNano(), len(m.Raw),
 		m.TextBody, m.HTMLBody, raw, boolInt(inChunks), holes)
 	if err != nil {
