@@ -2,13 +2,15 @@ package store
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/postdesk/postdesk/ticket"
 )
 
 // FuzzJSONLists holds the hand-written list encoders to json.Marshal's
-// bytes, and to what fromJSON reads back.
+// bytes, and to what fromJSON reads back. jsonenc.AppendString, which
+// they use, is held to encoding/json by the API's TicketInfo tests too.
 func FuzzJSONLists(f *testing.F) {
 	for _, s := range []string{"", "a@example.com", "Ann \"A\" <a@b>", "x\\y\x00\x1f\x7f", "Jürgen & Søn", "\xff\xfe bad",
 		"line\u2028sep\u2029", "\b\f\n\r\t", "日本語 <script>", "\xed\xa0\x80"} {
@@ -20,7 +22,7 @@ func FuzzJSONLists(f *testing.F) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := jsonStrings(ss); got != string(want) {
+			if got := jsonStrings(ss); !sameJSON(got, string(want)) {
 				t.Fatalf("jsonStrings(%q) = %s, json.Marshal %s", ss, got, want)
 			}
 			var back []string
@@ -33,11 +35,18 @@ func FuzzJSONLists(f *testing.F) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := jsonAddresses(as); got != string(want) {
+			if got := jsonAddresses(as); !sameJSON(got, string(want)) {
 				t.Fatalf("jsonAddresses(%q) = %s, json.Marshal %s", as, got, want)
 			}
 		}
 	})
+}
+
+// sameJSON compares the encoders' bytes, reading U+FFFD as Go 1.26's
+// encoding/json wrote it (escaped) and 1.27's (the character) alike.
+func sameJSON(a, b string) bool {
+	norm := strings.NewReplacer(`\ufffd`, "\ufffd")
+	return norm.Replace(a) == norm.Replace(b)
 }
 
 func orEmpty[T any](s []T) []T {

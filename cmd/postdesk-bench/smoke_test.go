@@ -43,20 +43,11 @@ func TestQuickRunSmoke(t *testing.T) {
 	}
 	profiles := t.TempDir()
 	httpProf, imapProf := filepath.Join(profiles, "http.prof"), filepath.Join(profiles, "imap.prof")
-	var stdout, stderr bytes.Buffer
-	code := run([]string{"--quick", "--only", "http,imap,idle,mixed", "--duration", "300ms", "--floor-mails", "200",
+	out, stderr := mustRun(t, "--quick", "--only", "http,imap,idle,mixed", "--duration", "300ms", "--floor-mails", "200",
 		"--imap-messages", "30", "--idle-deliveries", "2", "--corpus", corpus, "--bin", bin,
-		"--http-cpuprofile", httpProf, "--imap-cpuprofile", imapProf}, &stdout, &stderr)
-	if code != 0 {
-		t.Fatalf("exit %d\n%s\n%s", code, stdout.String(), stderr.String())
-	}
-	out := stdout.String()
-	t.Logf("bench output:\n%s", out)
+		"--http-cpuprofile", httpProf, "--imap-cpuprofile", imapProf)
 	rows := 0
-	for _, line := range strings.Split(out, "\n") {
-		if !strings.HasPrefix(line, "| ") || strings.HasPrefix(line, "| #") {
-			continue
-		}
+	for _, line := range tableRows(out) {
 		rows++
 		imapRow := strings.Contains(line, "IMAP") || strings.Contains(line, "IDLE")
 		switch {
@@ -65,7 +56,7 @@ func TestQuickRunSmoke(t *testing.T) {
 				t.Errorf("an IMAP row without Dovecot is not skipped:\n%s", line)
 			}
 		case strings.Contains(line, "skipped"):
-			t.Errorf("row skipped:\n%s\nstderr:\n%s", line, stderr.String())
+			t.Errorf("row skipped:\n%s\nstderr:\n%s", line, stderr)
 		case strings.Contains(line, "HTTP: CreateTicketFromMailData") && !strings.Contains(line, " 0 errors; server CPU "):
 			t.Errorf("HTTP row with errors or without the server's CPU:\n%s", line)
 		case strings.Contains(line, "idle_recheck") && !strings.Contains(line, " rechecks/s, daemon CPU "):
@@ -81,7 +72,7 @@ func TestQuickRunSmoke(t *testing.T) {
 			continue
 		}
 		if st, err := os.Stat(p); err != nil || st.Size() == 0 {
-			t.Errorf("profile %s of postdesk serve missing or empty (%v)\nstderr:\n%s", filepath.Base(p), err, stderr.String())
+			t.Errorf("profile %s of postdesk serve missing or empty (%v)\nstderr:\n%s", filepath.Base(p), err, stderr)
 		}
 	}
 }
@@ -120,19 +111,10 @@ func smokeSetup(t *testing.T) (corpus, bin string) {
 // each figure a number.
 func TestCompareSmoke(t *testing.T) {
 	corpus, bin := smokeSetup(t)
-	var stdout, stderr bytes.Buffer
-	code := run([]string{"--compare", bin, "--bin", bin, "--rounds", "2", "--duration", "300ms", "--floor-mails", "200",
-		"--corpus", corpus}, &stdout, &stderr)
-	if code != 0 {
-		t.Fatalf("exit %d\n%s\n%s", code, stdout.String(), stderr.String())
-	}
-	out := stdout.String()
-	t.Logf("compare output:\n%s", out)
+	out, stderr := mustRun(t, "--compare", bin, "--bin", bin, "--rounds", "2", "--duration", "300ms", "--floor-mails", "200",
+		"--corpus", corpus)
 	rows := 0
-	for _, line := range strings.Split(out, "\n") {
-		if !strings.HasPrefix(line, "| ") || strings.HasPrefix(line, "| step") {
-			continue
-		}
+	for _, line := range tableRows(out) {
 		rows++
 		cells := strings.Split(strings.Trim(line, "| "), " | ")
 		if len(cells) != 5 { // step, build, two rounds, median
@@ -151,7 +133,7 @@ func TestCompareSmoke(t *testing.T) {
 		t.Errorf("%d rows, want %d", rows, want)
 	}
 	if !strings.Contains(out, "Errors: A 0, B 0.") {
-		t.Errorf("errors in the steps:\n%s\nstderr:\n%s", out, stderr.String())
+		t.Errorf("errors in the steps:\n%s\nstderr:\n%s", out, stderr)
 	}
 }
 
@@ -174,4 +156,28 @@ func TestCompareFlags(t *testing.T) {
 			t.Errorf("%q: exit %d, stderr %q; want exit %d with %q", tc.args, code, stderr.String(), tc.code, tc.msg)
 		}
 	}
+}
+
+// mustRun runs the bench program with args, failing the test unless it
+// exits 0, and returns its output.
+func mustRun(t *testing.T, args ...string) (stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if code := run(args, &out, &errb); code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	t.Logf("bench output:\n%s", out.String())
+	return out.String(), errb.String()
+}
+
+// tableRows returns the markdown table rows of out, without the header
+// and separator rows.
+func tableRows(out string) []string {
+	var rows []string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "| ") && !strings.HasPrefix(line, "| #") && !strings.HasPrefix(line, "| step") {
+			rows = append(rows, line)
+		}
+	}
+	return rows
 }

@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
+	"github.com/postdesk/postdesk/internal/jsonenc"
 	"github.com/postdesk/postdesk/store"
 	"github.com/postdesk/postdesk/ticket"
 )
@@ -153,7 +153,7 @@ func (d *infoDoc) appendJSON(b []byte) []byte {
 		if f.v == nil {
 			b = append(b, "null"...)
 		} else {
-			b = appendJSONString(b, *f.v)
+			b = jsonenc.AppendString(b, *f.v)
 		}
 	}
 	b = append(b, `,"TableRight":`...)
@@ -161,9 +161,9 @@ func (d *infoDoc) appendJSON(b []byte) []byte {
 		b = append(b, "null"...)
 	} else {
 		b = append(b, `{"Mask":`...)
-		b = appendJSONString(b, d.TableRight.Mask)
+		b = jsonenc.AppendString(b, d.TableRight.Mask)
 		b = append(b, `,"Reason":`...)
-		b = appendJSONString(b, d.TableRight.Reason)
+		b = jsonenc.AppendString(b, d.TableRight.Reason)
 		b = append(b, '}')
 	}
 	b = append(b, `,"FieldProperties":`...)
@@ -173,59 +173,6 @@ func (d *infoDoc) appendJSON(b []byte) []byte {
 		b = append(b, d.FieldProperties.json...)
 	}
 	return append(b, "}\n"...)
-}
-
-// appendJSONString appends s as a JSON string the way encoding/json
-// escapes it by default: control characters, quote and backslash, <, > and
-// & (HTML-safe), U+2028 and U+2029. Invalid UTF-8 becomes U+FFFD, written
-// as the character, as Go 1.27's encoding/json writes it (1.26 wrote the
-// escape \ufffd; either reads back the same).
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(append(b, s[start:i]...), "\ufffd"...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(append(b, s[start:i]...), '\\', 'u', '2', '0', '2', hex[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	return append(append(b, s[start:]...), '"')
 }
 
 // parseSelect reads $select: a comma list of property names matched
