@@ -8,7 +8,8 @@ import (
 	"github.com/postdesk/postdesk/ticket"
 )
 
-// FuzzJSONLists holds the hand-written list encoders to json.Marshal's
+// FuzzJSONLists holds the hand-written list encoders (a raw mail's holes
+// too) to json.Marshal's
 // bytes, and to what fromJSON reads back. jsonenc.AppendString, which
 // they use, is held to encoding/json by the API's TicketInfo tests too.
 func FuzzJSONLists(f *testing.F) {
@@ -17,6 +18,16 @@ func FuzzJSONLists(f *testing.F) {
 		f.Add(s, s+"@x")
 	}
 	f.Fuzz(func(t *testing.T, a, b string) {
+		for _, holes := range [][]ticket.RawHole{nil, {{At: int64(len(a)), Len: -int64(len(b)), SHA256: a, Line: len(a) * 7, CRLF: len(b)%2 == 0, CRC32C: b}},
+			{{At: 1 << 40, SHA256: b}, {Len: 3, Line: -1, CRC32C: a, CRLF: true}}} {
+			want, err := json.Marshal(orEmpty(holes))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := jsonHoles(holes); !sameJSON(got, string(want)) {
+				t.Fatalf("jsonHoles(%+v) = %s, json.Marshal %s", holes, got, want)
+			}
+		}
 		for _, ss := range [][]string{nil, {}, {a}, {a, b}} {
 			want, err := json.Marshal(orEmpty(ss))
 			if err != nil {
@@ -69,10 +80,10 @@ func BenchmarkJSONLists(b *testing.B) {
 	})
 	b.Run("encoding-json", func(b *testing.B) {
 		for b.Loop() {
-			_ = jsonText(refs[:1])
-			_ = jsonText(refs)
-			_ = jsonText(to)
-			_ = jsonText([]ticket.Address{})
+			_, _ = json.Marshal(refs[:1])
+			_, _ = json.Marshal(refs)
+			_, _ = json.Marshal(to)
+			_, _ = json.Marshal([]ticket.Address{})
 		}
 	})
 }

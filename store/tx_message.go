@@ -14,18 +14,8 @@ import (
 	"github.com/postdesk/postdesk/ticket"
 )
 
-// jsonText encodes v for a TEXT column (a raw mail's holes; the id and
-// address lists have jsonStrings and jsonAddresses).
-func jsonText(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		// Only strings and Address values are encoded: cannot fail.
-		panic(fmt.Sprintf("store: encode %T: %v", v, err))
-	}
-	return string(b)
-}
-
-// fromJSON decodes a TEXT column written by jsonText; "" decodes to nothing.
+// fromJSON decodes a TEXT column written by jsonStrings, jsonAddresses or
+// jsonHoles; "" decodes to nothing.
 func fromJSON(s string, v any) error {
 	if s == "" {
 		return nil
@@ -131,7 +121,7 @@ func rawToStore(m *ticket.Message) (stored []byte, holes string, err error) {
 			return nil, "", fmt.Errorf("raw message hole names attachment %s, which the message does not have", h.SHA256)
 		}
 	}
-	return m.RawStored, jsonText(m.RawHoles), nil
+	return m.RawStored, jsonHoles(m.RawHoles), nil
 }
 
 func (t *txn) addAttachment(messageID int64, position int, a ticket.Attachment) error {
