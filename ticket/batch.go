@@ -103,7 +103,7 @@ func (s *Service) commitRun(ctx context.Context, reqs []ImportRequest, ins []*in
 		out[i] = &results[i]
 		s.metrics.observe(in.mb.ID, in.req.Source, results[i].Outcome, s.now().Sub(start))
 		if results[i].Outcome == OutcomeQuarantined && logsOutcome(in.req.Source, importOpts{}) {
-			s.log.Warn("mail quarantined", "mailbox", in.mb.ID, "reason", results[i].Reason, "quarantine_id", results[i].QuarantineID)
+			logQuarantined(s.log.With("mailbox", in.mb.ID), &results[i])
 		}
 	}
 	return out, nil

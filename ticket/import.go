@@ -193,7 +193,7 @@ func (s *Service) doImport(ctx context.Context, req ImportRequest, o importOpts)
 	}
 	if res.Outcome == OutcomeQuarantined {
 		if logsOutcome(req.Source, o) {
-			log().Warn("mail quarantined", "reason", res.Reason, "quarantine_id", res.QuarantineID)
+			logQuarantined(log(), res)
 		}
 		if req.Source == SourceHTTP {
 			return res, ErrSenderOverCap
@@ -248,6 +248,12 @@ func (s *Service) newIncoming(mb Mailbox, req ImportRequest, m *Mail, rule *Rule
 // not each reported twice. A retry (o.retryID) keeps the item's source,
 // IMAP say, but only the CLI retries.
 func logsOutcome(src Source, o importOpts) bool { return src != SourceCLI && o.retryID == 0 }
+
+// logQuarantined is the core's one line for a mail it quarantined, on a
+// logger that names the mailbox (and, for a single import, the source).
+func logQuarantined(log *slog.Logger, res *Result) {
+	log.Warn("mail quarantined", "reason", res.Reason, "quarantine_id", res.QuarantineID)
+}
 
 // resolveQuarantined takes a mail that waited in the quarantine (over the
 // sender cap, say) out of it once an import of its own has stored it, or

@@ -28,7 +28,7 @@ func (s *Service) quarantine(ctx context.Context, log *slog.Logger, req ImportRe
 		return nil, err
 	}
 	if logsOutcome(req.Source, o) {
-		log.Warn("mail quarantined", "reason", reason, "quarantine_id", res.QuarantineID)
+		logQuarantined(log, res)
 	}
 	return res, nil
 }
