@@ -215,12 +215,13 @@ type incoming struct {
 	// stored and holes are the raw mail as the store keeps it (splitRaw).
 	stored []byte
 	holes  []RawHole
+	clues  clues // what threading looks up (step 3)
 }
 
 // newIncoming prepares a parsed mail for the transaction: everything that
 // can be computed before it (dedupe key, robot check, the content address
 // of each attachment, the raw mail without the base64 its attachments give
-// back) is, so that the serial commit does less.
+// back, the Message-IDs and subject tag threading looks up) is, so that the serial commit does less.
 func (s *Service) newIncoming(mb Mailbox, req ImportRequest, m *Mail, rule *Rule, now time.Time, bypassCap bool) *incoming {
 	for i := range m.Attachments {
 		a := &m.Attachments[i]
@@ -239,6 +240,7 @@ func (s *Service) newIncoming(mb Mailbox, req ImportRequest, m *Mail, rule *Rule
 		rule:      rule,
 		now:       now,
 		bypassCap: bypassCap,
+		clues:     s.threading.clues(m),
 	}
 }
 
@@ -284,7 +286,7 @@ func (s *Service) apply(tx Tx, in *incoming, res *Result) error {
 
 	// Step 3: follow-up or new.
 	var creator *Person // the new ticket's person, for its TicketInfo
-	t, err := s.threading.find(tx, in.mail)
+	t, err := s.threading.find(tx, in.mail, in.clues)
 	if err != nil {
 		return err
 	}

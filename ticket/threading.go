@@ -21,12 +21,16 @@ func newThreader(key string) (*threader, error) {
 	return &threader{tag: re}, nil
 }
 
-// find returns the ticket m follows up on, or nil for a new ticket.
-// In-Reply-To is tried first, then References from the newest; a subject
-// tag is trusted only when the sender already takes part in that ticket,
-// so a stranger cannot write into someone else's ticket by guessing a
-// number.
-func (th *threader) find(tx Tx, m *Mail) (*Ticket, error) {
+// clues are what threading looks up for a mail, worked out before the
+// transaction so that the serial commit does less: the Message-IDs it
+// answers, In-Reply-To first, then References from the newest, and the
+// ticket id of its subject tag (0 for none).
+type clues struct {
+	ids   []string
+	tagID int64
+}
+
+func (th *threader) clues(m *Mail) clues {
 	ids := make([]string, 0, len(m.InReplyTo)+len(m.References))
 	ids = append(ids, m.InReplyTo...)
 	refs := slices.Clone(m.References)
@@ -37,8 +41,21 @@ func (th *threader) find(tx Tx, m *Mail) (*Ticket, error) {
 		}
 	}
 	ids = slices.DeleteFunc(ids, func(id string) bool { return id == "" || id == m.MessageID })
-	if len(ids) > 0 {
-		tid, err := tx.TicketByMessageID(ids)
+	c := clues{ids: ids}
+	if tid, ok := th.tagged(m.Subject); ok {
+		c.tagID = tid
+	}
+	return c
+}
+
+// find returns the ticket m follows up on, or nil for a new ticket, from
+// its clues (th.clues(m)). A Message-ID it answers is tried first; a
+// subject tag is trusted only when the sender already takes part in that
+// ticket, so a stranger cannot write into someone else's ticket by
+// guessing a number.
+func (th *threader) find(tx Tx, m *Mail, c clues) (*Ticket, error) {
+	if len(c.ids) > 0 {
+		tid, err := tx.TicketByMessageID(c.ids)
 		switch {
 		case err == nil:
 			return tx.Ticket(tid)
@@ -46,8 +63,8 @@ func (th *threader) find(tx Tx, m *Mail) (*Ticket, error) {
 			return nil, fmt.Errorf("thread by message id: %w", err)
 		}
 	}
-	tid, ok := th.tagged(m.Subject)
-	if !ok || m.From.Email == "" {
+	tid := c.tagID
+	if tid == 0 || m.From.Email == "" {
 		return nil, nil
 	}
 	t, err := tx.Ticket(tid)
@@ -57,7 +74,7 @@ func (th *threader) find(tx Tx, m *Mail) (*Ticket, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tagged ticket %d: %w", tid, err)
 	}
-	ok, err = tx.IsParticipant(tid, m.From.Email)
+	ok, err := tx.IsParticipant(tid, m.From.Email)
 	if err != nil {
 		return nil, fmt.Errorf("participant check: %w", err)
 	}
