@@ -3,6 +3,7 @@ package ticket
 import (
 	"bytes"
 	"encoding/base64"
+	"slices"
 	"strings"
 )
 
@@ -57,12 +58,30 @@ func decodeBase64Lenient(b []byte) []byte {
 func decodeBase64(b []byte) (data []byte, strict bool) {
 	// Fast path: well-formed data (the standard decoder skips CR and LF).
 	out := make([]byte, base64.StdEncoding.DecodedLen(len(b)))
-	if n, err := base64.StdEncoding.Decode(out, b); err == nil {
+	n, err := base64.StdEncoding.Decode(out, b)
+	if err == nil {
 		return out[:n], true
 	}
-	out = out[:0]
+	// The lenient decoder goes on where the standard one stopped: at the
+	// start of the line it failed in, when the lines before it decode the
+	// same either way (see cleanPrefix); a damaged last line or a missing
+	// padding does not send a whole attachment through the slow loop.
 	var acc uint32
-	n := 0
+	k := 0
+	from := 0
+	if ce, ok := err.(base64.CorruptInputError); ok && int64(ce) <= int64(len(b)) {
+		if at, keep, tail, ok := cleanPrefix(b, int(ce)); ok && keep <= n {
+			from, out = at, out[:keep]
+			for _, c := range tail {
+				acc = acc<<6 | uint32(b64Value(c))
+			}
+			k = len(tail)
+		}
+	}
+	if from == 0 {
+		out = out[:0]
+	}
+	b = b[from:]
 	for len(b) > 0 {
 		var line []byte
 		if i := bytes.IndexByte(b, '\n'); i >= 0 {
@@ -82,8 +101,8 @@ func decodeBase64(b []byte) (data []byte, strict bool) {
 		}
 		for _, c := range line {
 			if c == '=' {
-				out = flushQuantum(out, acc, n)
-				acc, n = 0, 0
+				out = flushQuantum(out, acc, k)
+				acc, k = 0, 0
 				continue
 			}
 			v := b64Value(c)
@@ -91,14 +110,59 @@ func decodeBase64(b []byte) (data []byte, strict bool) {
 				continue
 			}
 			acc = acc<<6 | uint32(v)
-			n++
-			if n == 4 {
+			k++
+			if k == 4 {
 				out = append(out, byte(acc>>16), byte(acc>>8), byte(acc))
-				acc, n = 0, 0
+				acc, k = 0, 0
 			}
 		}
 	}
-	return flushQuantum(out, acc, n), false
+	return flushQuantum(out, acc, k), false
+}
+
+// cleanPrefix finds where the lenient decoder can take over from the
+// standard one, which failed at input offset bad: at the start of that
+// line, when every line before it is base64 letters alone, bar a CR before
+// its LF and the padding that ends the last of them (the lenient loop
+// takes such lines as the standard decoder did). It returns that offset,
+// how many decoded bytes the lines before it give, and the letters of a
+// partial quantum that the lenient loop carries over the line break.
+func cleanPrefix(b []byte, bad int) (at, keep int, tail []byte, ok bool) {
+	at = bytes.LastIndexByte(b[:bad], '\n') + 1
+	if at == 0 {
+		return 0, 0, nil, false
+	}
+	prefix := b[:at]
+	// The standard decoder skips CR and LF anywhere; the lenient loop
+	// counts a CR inside a line as a stray byte.
+	crs := bytes.Count(prefix, []byte{'\r'})
+	if crs != bytes.Count(prefix, []byte("\r\n")) {
+		return 0, 0, nil, false
+	}
+	pads := 0
+	if i := bytes.IndexByte(prefix, '='); i >= 0 {
+		run := bytes.TrimRight(prefix[i:], "\r\n")
+		if bytes.Count(run, []byte{'='}) != len(run) {
+			return 0, 0, nil, false // padding inside the data: glued blobs
+		}
+		pads = len(run)
+	}
+	letters := at - crs - bytes.Count(prefix, []byte{'\n'}) - pads
+	keep = letters / 4 * 3
+	switch {
+	case pads == 0:
+		for i := at - 1; i >= 0 && len(tail) < letters%4; i-- {
+			if c := b[i]; c != '\r' && c != '\n' {
+				tail = append(tail, c)
+			}
+		}
+		slices.Reverse(tail)
+	case letters%4+pads == 4 && pads <= 2:
+		keep += letters%4 - 1 // the padded quantum, decoded
+	default:
+		return 0, 0, nil, false
+	}
+	return at, keep, tail, true
 }
 
 func b64Value(c byte) int {
