@@ -22,9 +22,11 @@ func parseMediaValue(v string, hint string) (string, map[string]string) {
 		ext bool
 		val string
 	}
-	conts := map[string][]seg{}
+	var conts map[string][]seg // made for the first RFC 2231 parameter
 	for rest != "" {
-		rest = strings.TrimLeft(rest, " \t;")
+		for rest != "" && (rest[0] == ' ' || rest[0] == '\t' || rest[0] == ';') {
+			rest = rest[1:]
+		}
 		if rest == "" {
 			break
 		}
@@ -39,7 +41,20 @@ func parseMediaValue(v string, hint string) (string, map[string]string) {
 		key := strings.ToLower(strings.TrimSpace(rest[:eq]))
 		rest = strings.TrimLeft(rest[eq+1:], " \t")
 		var val string
-		if strings.HasPrefix(rest, `"`) {
+		quoted, plain := strings.HasPrefix(rest, `"`), -1
+		if quoted {
+			plain = strings.IndexAny(rest[1:], `"\`)
+		}
+		if plain >= 0 && rest[1+plain] == '"' {
+			// Most quoted values have no backslash: the value is a slice
+			// of v, cut as the loop below would cut it.
+			val, rest = rest[1:1+plain], rest[2+plain:]
+			if j := strings.IndexByte(rest, ';'); j >= 0 {
+				rest = rest[j:]
+			} else {
+				rest = ""
+			}
+		} else if quoted {
 			var sb strings.Builder
 			i := 1
 			for ; i < len(rest); i++ {
@@ -94,6 +109,9 @@ func parseMediaValue(v string, hint string) (string, map[string]string) {
 					continue
 				}
 				idx = n
+			}
+			if conts == nil {
+				conts = map[string][]seg{}
 			}
 			conts[name] = append(conts[name], seg{idx: idx, ext: ext, val: val})
 			continue
