@@ -432,39 +432,36 @@ func (e *escaped) unescape(b []byte) string {
 }
 
 // hexRune is the value of four hex digits strEscapes has checked.
-func hexRune(h []byte) rune {
-	var r rune
-	for _, c := range h {
-		switch {
-		case c <= '9':
-			c -= '0'
-		case c >= 'a':
-			c = c - 'a' + 10
-		default:
-			c = c - 'A' + 10
-		}
-		r = r<<4 | rune(c)
+// hexVal is a hex digit's value, -1 for any other byte.
+var hexVal = func() (t [256]int32) {
+	for i := range t {
+		t[i] = -1
 	}
-	return r
+	for c := '0'; c <= '9'; c++ {
+		t[c] = c - '0'
+	}
+	for c := 'a'; c <= 'f'; c++ {
+		t[c] = c - 'a' + 10
+		t[c-'a'+'A'] = c - 'a' + 10
+	}
+	return t
+}()
+
+// hexRune is the value of four hex digits, negative when one is not.
+func hexRune(h []byte) rune {
+	_ = h[3]
+	a, b, c, d := hexVal[h[0]], hexVal[h[1]], hexVal[h[2]], hexVal[h[3]]
+	// A -1 among them makes the OR negative.
+	return a<<12 | b<<8 | c<<4 | d | (a|b|c|d)&^0xf<<16
 }
 
 func (d *flatDecoder) hex4() (rune, bool) {
 	if d.i+4 > len(d.b) {
 		return 0, false
 	}
-	var r rune
-	for _, c := range d.b[d.i : d.i+4] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c = c - 'a' + 10
-		case 'A' <= c && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
+	r := hexRune(d.b[d.i : d.i+4])
+	if r < 0 {
+		return 0, false
 	}
 	d.i += 4
 	return r, true
