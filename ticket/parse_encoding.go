@@ -81,7 +81,14 @@ func decodeBase64(b []byte) (data []byte, strict bool) {
 	if from == 0 {
 		out = out[:0]
 	}
-	b = b[from:]
+	return lenientBase64(out, b[from:], acc, k), false
+}
+
+// lenientBase64 appends to out what the lines of b decode to, carrying a
+// partial quantum of k letters (acc) in and over the line breaks: bytes
+// outside the alphabet are ignored, a line where they make up a tenth or
+// more is skipped, "=" ends the quantum.
+func lenientBase64(out, b []byte, acc uint32, k int) []byte {
 	for len(b) > 0 {
 		var line []byte
 		if i := bytes.IndexByte(b, '\n'); i >= 0 {
@@ -117,7 +124,7 @@ func decodeBase64(b []byte) (data []byte, strict bool) {
 			}
 		}
 	}
-	return flushQuantum(out, acc, k), false
+	return flushQuantum(out, acc, k)
 }
 
 // cleanPrefix finds where the lenient decoder can take over from the
