@@ -37,9 +37,15 @@ func parseDate(s string) time.Time {
 	if s == "" {
 		return time.Time{}
 	}
-	// Most mail writes RFC 5322's own form, which net/mail finds only after
-	// trying (and allocating an error for) several other layouts.
-	if t, err := time.Parse(rfc5322Date, s); err == nil {
+	// Most mail writes RFC 5322's own form, an eighth of the corpora's
+	// with a comment naming the zone ("-0400 (EDT)"), which net/mail
+	// skips; it finds that form only after trying (and allocating an
+	// error for) several other layouts.
+	d := s
+	if c, ok := cutZoneComment(s); ok {
+		d = c
+	}
+	if t, err := time.Parse(rfc5322Date, d); err == nil {
 		return t
 	}
 	if t, err := mail.ParseDate(s); err == nil {
@@ -79,6 +85,20 @@ func parseDate(s string) time.Time {
 		return t
 	}
 	return time.Time{}
+}
+
+// cutZoneComment returns s without a final comment that net/mail skips as
+// it is ("(EDT)": no nested parentheses, quoted pairs or line breaks), and
+// the blanks before it.
+func cutZoneComment(s string) (string, bool) {
+	if !strings.HasSuffix(s, ")") {
+		return "", false
+	}
+	i := strings.LastIndexByte(s, '(')
+	if i <= 0 || strings.ContainsAny(s[i+1:len(s)-1], "()\\\r\n") {
+		return "", false
+	}
+	return strings.TrimRight(s[:i], " \t"), true
 }
 
 func tryLayouts(s string) (time.Time, bool) {
