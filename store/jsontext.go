@@ -15,20 +15,26 @@ import (
 // json.Marshal's (FuzzJSONLists; but for U+FFFD, see jsonenc), so rows
 // written before and after read the same.
 
+// jsonList is json.Marshal of xs, with [] for nil, each element written
+// by elem into a buffer of about size bytes.
+func jsonList[T any](xs []T, size int, elem func(b []byte, x T) []byte) string {
+	b := append(make([]byte, 0, size), '[')
+	for i, x := range xs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = elem(b, x)
+	}
+	return string(append(b, ']'))
+}
+
 // jsonStrings is json.Marshal of ss, with [] for nil.
 func jsonStrings(ss []string) string {
 	n := 2
 	for _, s := range ss {
 		n += len(s) + 3
 	}
-	b := append(make([]byte, 0, n), '[')
-	for i, s := range ss {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = jsonenc.AppendString(b, s)
-	}
-	return string(append(b, ']'))
+	return jsonList(ss, n, jsonenc.AppendString)
 }
 
 // jsonAddresses is json.Marshal of as, with [] for nil.
@@ -37,28 +43,17 @@ func jsonAddresses(as []ticket.Address) string {
 	for _, a := range as {
 		n += len(a.Name) + len(a.Email) + 24
 	}
-	b := append(make([]byte, 0, n), '[')
-	for i, a := range as {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"Name":`...)
-		b = jsonenc.AppendString(b, a.Name)
-		b = append(b, `,"Email":`...)
-		b = jsonenc.AppendString(b, a.Email)
-		b = append(b, '}')
-	}
-	return string(append(b, ']'))
+	return jsonList(as, n, func(b []byte, a ticket.Address) []byte {
+		b = jsonenc.AppendString(append(b, `{"Name":`...), a.Name)
+		b = jsonenc.AppendString(append(b, `,"Email":`...), a.Email)
+		return append(b, '}')
+	})
 }
 
 // jsonHoles is json.Marshal of holes (ticket.RawHole's tags: crlf and
 // crc32c left out when false or empty), with [] for nil.
 func jsonHoles(holes []ticket.RawHole) string {
-	b := append(make([]byte, 0, 2+len(holes)*128), '[')
-	for i, h := range holes {
-		if i > 0 {
-			b = append(b, ',')
-		}
+	return jsonList(holes, 2+len(holes)*128, func(b []byte, h ticket.RawHole) []byte {
 		b = strconv.AppendInt(append(b, `{"at":`...), h.At, 10)
 		b = strconv.AppendInt(append(b, `,"len":`...), h.Len, 10)
 		b = jsonenc.AppendString(append(b, `,"sha256":`...), h.SHA256)
@@ -69,7 +64,6 @@ func jsonHoles(holes []ticket.RawHole) string {
 		if h.CRC32C != "" {
 			b = jsonenc.AppendString(append(b, `,"crc32c":`...), h.CRC32C)
 		}
-		b = append(b, '}')
-	}
-	return string(append(b, ']'))
+		return append(b, '}')
+	})
 }

@@ -221,7 +221,8 @@ type incoming struct {
 // newIncoming prepares a parsed mail for the transaction: everything that
 // can be computed before it (dedupe key, robot check, the content address
 // of each attachment, the raw mail without the base64 its attachments give
-// back, the Message-IDs and subject tag threading looks up) is, so that the serial commit does less.
+// back, the Message-IDs and subject tag threading looks up) is, so that
+// the serial commit does less.
 func (s *Service) newIncoming(mb Mailbox, req ImportRequest, m *Mail, rule *Rule, now time.Time, bypassCap bool) *incoming {
 	for i := range m.Attachments {
 		a := &m.Attachments[i]

@@ -41,46 +41,8 @@ func parseMediaValue(v string, hint string) (string, map[string]string) {
 		key := strings.ToLower(strings.TrimSpace(rest[:eq]))
 		rest = strings.TrimLeft(rest[eq+1:], " \t")
 		var val string
-		quoted, plain := strings.HasPrefix(rest, `"`), -1
-		if quoted {
-			plain = strings.IndexAny(rest[1:], `"\`)
-		}
-		if plain >= 0 && rest[1+plain] == '"' {
-			// Most quoted values have no backslash: the value is a slice
-			// of v, cut as the loop below would cut it.
-			val, rest = rest[1:1+plain], rest[2+plain:]
-			if j := strings.IndexByte(rest, ';'); j >= 0 {
-				rest = rest[j:]
-			} else {
-				rest = ""
-			}
-		} else if quoted {
-			var sb strings.Builder
-			i := 1
-			for ; i < len(rest); i++ {
-				c := rest[i]
-				if c == '\\' && i+1 < len(rest) {
-					// QUIRK: Windows paths in filenames ("C:\dir\a.doc")
-					// keep their backslashes unless they escape a quote.
-					if rest[i+1] == '"' || rest[i+1] == '\\' {
-						i++
-						sb.WriteByte(rest[i])
-						continue
-					}
-					sb.WriteByte(c)
-					continue
-				}
-				if c == '"' {
-					break
-				}
-				sb.WriteByte(c)
-			}
-			val = sb.String()
-			if i < len(rest) {
-				rest = rest[i+1:]
-			} else {
-				rest = ""
-			}
+		if strings.HasPrefix(rest, `"`) {
+			val, rest = quotedValue(rest)
 			if j := strings.IndexByte(rest, ';'); j >= 0 {
 				rest = rest[j:]
 			} else {
@@ -146,6 +108,39 @@ func parseMediaValue(v string, hint string) (string, map[string]string) {
 		}
 	}
 	return head, params
+}
+
+// quotedValue reads the quoted string s starts with and returns its value
+// and the text after its closing quote; an unterminated one runs to the end.
+func quotedValue(s string) (val, after string) {
+	// Most have no backslash: the value is a slice of s.
+	if j := strings.IndexAny(s[1:], `"\`); j >= 0 && s[1+j] == '"' {
+		return s[1 : 1+j], s[2+j:]
+	}
+	var sb strings.Builder
+	i := 1
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c == '\\' && i+1 < len(s) {
+			// QUIRK: Windows paths in filenames ("C:\dir\a.doc")
+			// keep their backslashes unless they escape a quote.
+			if s[i+1] == '"' || s[i+1] == '\\' {
+				i++
+				sb.WriteByte(s[i])
+				continue
+			}
+			sb.WriteByte(c)
+			continue
+		}
+		if c == '"' {
+			break
+		}
+		sb.WriteByte(c)
+	}
+	if i < len(s) {
+		return sb.String(), s[i+1:]
+	}
+	return sb.String(), ""
 }
 
 func pctDecode(s string) []byte {

@@ -41,11 +41,8 @@ func (th *threader) clues(m *Mail) clues {
 		}
 	}
 	ids = slices.DeleteFunc(ids, func(id string) bool { return id == "" || id == m.MessageID })
-	c := clues{ids: ids}
-	if tid, ok := th.tagged(m.Subject); ok {
-		c.tagID = tid
-	}
-	return c
+	tagID, _ := th.tagged(m.Subject) // 0 without a tag
+	return clues{ids: ids, tagID: tagID}
 }
 
 // find returns the ticket m follows up on, or nil for a new ticket, from

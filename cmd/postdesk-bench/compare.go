@@ -83,31 +83,30 @@ func runCompare(ctx context.Context, b *bench, binB string, rounds int, stdout i
 	}
 	fmt.Fprintln(stdout, head+" median |")
 	fmt.Fprintln(stdout, sep+"---|")
-	line := func(stepName, who string, xs []float64, format string, med string) {
+	// line prints a row of per-round figures and their median.
+	line := func(stepName, who string, xs []float64, format string) {
 		cells := make([]string, len(xs))
 		for i, x := range xs {
 			cells[i] = fmtFig(x, format)
 		}
-		fmt.Fprintf(stdout, "| %s | %s | %s | %s |\n", stepName, who, strings.Join(cells, " | "), med)
+		fmt.Fprintf(stdout, "| %s | %s | %s | %s |\n", stepName, who, strings.Join(cells, " | "), fmtFig(median(xs), format))
 	}
-	line("floor, mails/s", "—", floors, "%.0f", fmtFig(median(floors), "%.0f"))
+	line("floor, mails/s", "—", floors, "%.0f")
 	for i, conc := range compareConcs {
 		name := fmt.Sprintf("concurrency %d", conc)
 		for _, s := range sides {
-			line(name+", tickets/s", s.name, s.rate[i], "%.0f", fmtFig(median(s.rate[i]), "%.0f"))
+			line(name+", tickets/s", s.name, s.rate[i], "%.0f")
 		}
-		line(name+", tickets/s", "B/A", pairRatios(sides[1].rate[i], sides[0].rate[i]), "%.2f×",
-			fmtFig(median(pairRatios(sides[1].rate[i], sides[0].rate[i])), "%.2f×"))
+		line(name+", tickets/s", "B/A", pairRatios(sides[1].rate[i], sides[0].rate[i]), "%.2f×")
 		for _, s := range sides {
-			line(name+", server CPU µs a ticket", s.name, s.cpu[i], "%.0f", fmtFig(median(s.cpu[i]), "%.0f"))
+			line(name+", server CPU µs a ticket", s.name, s.cpu[i], "%.0f")
 		}
 		for _, s := range sides {
-			line(name+", p99 ms", s.name, s.p99[i], "%.1f", fmtFig(median(s.p99[i]), "%.1f"))
+			line(name+", p99 ms", s.name, s.p99[i], "%.1f")
 		}
 		if conc == 32 {
 			for _, s := range sides {
-				rs := pairRatios(s.rate[i], floors)
-				line(name+", ÷ the round's floor", s.name, rs, "%.2f×", fmtFig(median(rs), "%.2f×"))
+				line(name+", ÷ the round's floor", s.name, pairRatios(s.rate[i], floors), "%.2f×")
 			}
 		}
 	}

@@ -431,7 +431,6 @@ func (e *escaped) unescape(b []byte) string {
 	return unsafe.String(unsafe.SliceData(b[e.start:]), w-e.start)
 }
 
-// hexRune is the value of four hex digits strEscapes has checked.
 // hexVal is a hex digit's value, -1 for any other byte.
 var hexVal = func() (t [256]int32) {
 	for i := range t {
